@@ -1,0 +1,135 @@
+"""What every check shares: its settings, its result, and the fragment contract.
+
+A check never talks to the warehouse. It adds per-prediction columns (a boolean
+`flag` at least) to the shared join, aggregates over them per game date, and turns the
+aggregate row into results: the Soda "checks ask for metrics" shape, so that all
+enabled checks are answered by one scan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from checks.sql import Params
+
+Severity = Literal["critical", "warning", "info"]
+Status = Literal["ok", "alert", "error"]
+
+
+class CheckSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    severity: Severity = "warning"
+
+
+@dataclass
+class CheckResult:
+    """One check's verdict for one game date (and feature, for per-feature checks)."""
+
+    check: str
+    game_date: dt.date | None
+    status: Status
+    severity: Severity
+    total: int = 0
+    affected: int = 0
+    message: str = ""
+    feature: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def affected_ratio(self) -> float:
+        return round(self.affected / self.total, 4) if self.total else 0.0
+
+
+@dataclass(frozen=True)
+class JoinColumns:
+    """Names the shared join exposes to check fragments (see checks/join.py)."""
+
+    key_aliases: tuple[str, ...]
+    key_names: tuple[str, ...]
+    features: tuple[str, ...]
+    quality_locations: tuple[str, ...]
+
+    def feature_alias(self, index: int) -> str:
+        return f"f{index}"
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """SQL a check adds: `columns` are computed per prediction (over the join's columns),
+    `aggregates` per game date (over those and the join's). Each item is (alias, sql)."""
+
+    columns: list[tuple[str, str]]
+    aggregates: list[tuple[str, str]]
+    # Per example-ranked flag: (flag column, ORDER BY sql, extra example fields).
+    examples: list[tuple[str, str, list[tuple[str, str]]]] = field(default_factory=list)
+
+
+class Check(ABC):
+    """Base for one check type. Subclasses live one per module under checks/."""
+
+    name: ClassVar[str]
+    settings_model: ClassVar[type[CheckSettings]] = CheckSettings
+    uses_features: ClassVar[bool] = False
+    uses_quality: ClassVar[bool] = False
+    # One sentence on-call reads next to the numbers.
+    meaning: ClassVar[str] = ""
+
+    def __init__(self, settings: CheckSettings, cols: JoinColumns) -> None:
+        self.settings = settings
+        self.cols = cols
+
+    def col(self, name: str) -> str:
+        """Prefix a column this check adds, so fragments never collide."""
+        return f"{self.name}__{name}"
+
+    @abstractmethod
+    def fragment(self, params: Params) -> Fragment:
+        """The per-prediction columns (including `flag`) and aggregates this check adds."""
+
+    @abstractmethod
+    def results(self, row: Mapping[str, Any], game_date: dt.date) -> list[CheckResult]:
+        """Turn one game date's aggregate row into this check's results."""
+
+    def result(
+        self,
+        row: Mapping[str, Any],
+        game_date: dt.date,
+        *,
+        affected: int,
+        alert: bool,
+        message: str,
+        details: dict[str, Any],
+        examples_column: str | None = None,
+        feature: str | None = None,
+    ) -> CheckResult:
+        total = int(row["total"] or 0)
+        examples = list(row.get(examples_column) or []) if examples_column else []
+        return CheckResult(
+            check=self.name,
+            game_date=game_date,
+            status="alert" if alert else "ok",
+            severity=self.settings.severity,
+            total=total,
+            affected=affected,
+            message=message,
+            feature=feature,
+            details=details,
+            examples=[dict(e) for e in examples],
+        )
+
+
+def pct(part: int, whole: int) -> str:
+    return f"{100.0 * part / whole:.1f}%" if whole else "0.0%"
+
+
+def non_negative() -> Any:
+    return Field(default=0.0, ge=0)

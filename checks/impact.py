@@ -1,0 +1,67 @@
+"""The seed's impact table: per game date, how many predictions each problem touched.
+
+Computed from the same one-pass join as the checks (every problem kind, examples off),
+so `featmon impact` over a season is one scan of each table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from checks.join import IMPACT_AFFECTED
+
+# Impact column -> the check whose per-prediction flag it counts.
+COLUMNS: dict[str, str] = {
+    "missing_quality": "missing_quality",
+    "low_quality": "low_quality",
+    "stale": "stale_predictions",
+    "quality_mismatch": "quality_mismatch",
+    "feature_mismatch": "feature_mismatch",
+    "missing_features": "missing_features",
+}
+
+
+@dataclass(frozen=True)
+class ImpactRow:
+    game_date: dt.date
+    total: int
+    missing_quality: int | None
+    low_quality: int | None
+    stale: int | None
+    quality_mismatch: int | None
+    feature_mismatch: int | None
+    missing_features: int | None
+    affected: int
+    affected_pct: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any], checks: set[str]) -> ImpactRow:
+        """`checks` are the checks the query computed; others are reported as None."""
+        total = int(row["total"] or 0)
+        counts = {
+            column: int(row[f"{check}__flagged"] or 0) if check in checks else None
+            for column, check in COLUMNS.items()
+        }
+        affected = int(row.get(IMPACT_AFFECTED) or 0)
+        return cls(
+            game_date=row["game_date"],
+            total=total,
+            affected=affected,
+            affected_pct=round(100.0 * affected / total, 1) if total else 0.0,
+            **counts,
+        )
+
+
+FIELDS = [
+    "game_date",
+    "total",
+    *COLUMNS,
+    "affected",
+    "affected_pct",
+]

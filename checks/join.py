@@ -1,0 +1,235 @@
+"""The shared prediction-to-store join, built once per cycle for every enabled check.
+
+Each base table appears exactly once in the statement (BigQuery re-evaluates a CTE at
+every reference, so a second reference would be a second billed scan), and both are
+filtered on their partition column for the checked dates. Checks add columns and
+aggregates on top; only one row per game date leaves the warehouse, carrying the
+aggregates and a bounded number of example rows.
+
+Columns the join exposes to check fragments:
+  prediction_id, game_date, key_0.., made_at,
+  store_present, written_at, store_quality,
+  logged_quality, quality_unparseable,
+  f<i>_logged, f<i>_unparseable, f<i>_store      (only when a check uses features)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from checks.base import Check, JoinColumns
+from checks.sql import Params, Query, ident, json_path_literal, table_ref
+from monitor.tables import FeatureStoreTable, Location, PredictionsTable
+
+IMPACT_AFFECTED = "impact__affected"
+
+
+@dataclass(frozen=True)
+class Tables:
+    store: FeatureStoreTable
+    predictions: PredictionsTable
+
+    def join_columns(self) -> JoinColumns:
+        keys = self.predictions.keys
+        return JoinColumns(
+            key_aliases=tuple(f"key_{i}" for i in range(len(keys))),
+            key_names=tuple(keys),
+            features=tuple(self.predictions.features),
+            quality_locations=tuple(loc.describe() for loc in self.predictions.quality),
+        )
+
+
+def location_sql(loc: Location) -> tuple[str, str]:
+    """SQL for (numeric value, "present but not a number") at one logged location.
+
+    Every nested step is parsed with SAFE.PARSE_JSON, so a truncated JSON string yields
+    NULL (and counts as unparseable) instead of failing the whole query.
+    """
+    if loc.column is not None:
+        col = ident(loc.column)
+        value = f"SAFE_CAST({col} AS FLOAT64)"
+        return value, f"({col} IS NOT NULL AND {value} IS NULL)"
+    assert loc.json_column is not None and loc.path
+    doc = ident(loc.json_column)
+    broken: list[str] = []
+    for step in loc.path[:-1]:
+        text = f"JSON_VALUE({doc}, {json_path_literal(step)})"
+        doc = f"SAFE.PARSE_JSON({text})"
+        broken.append(f"({text} IS NOT NULL AND {doc} IS NULL)")
+    last = json_path_literal(loc.path[-1])
+    value = f"SAFE_CAST(JSON_VALUE({doc}, {last}) AS FLOAT64)"
+    broken.append(f"(JSON_QUERY({doc}, {last}) IS NOT NULL AND {value} IS NULL)")
+    return value, "(" + " OR ".join(broken) + ")"
+
+
+def _first_number(
+    prefix: str, locations: Sequence[Location]
+) -> tuple[list[tuple[str, str]], str, str]:
+    """Columns for each candidate location, plus the COALESCE over them (first non-null
+    wins) and the "no number, and some location was malformed" flag."""
+    columns: list[tuple[str, str]] = []
+    values: list[str] = []
+    bads: list[str] = []
+    for i, loc in enumerate(locations):
+        value, bad = location_sql(loc)
+        columns += [(f"{prefix}_loc{i}", value), (f"{prefix}_loc{i}_bad", bad)]
+        values.append(f"{prefix}_loc{i}")
+        bads.append(f"{prefix}_loc{i}_bad")
+    if not values:
+        return columns, "CAST(NULL AS FLOAT64)", "FALSE"
+    first = values[0] if len(values) == 1 else f"COALESCE({', '.join(values)})"
+    return columns, first, f"({first} IS NULL AND ({' OR '.join(bads)}))"
+
+
+def _store_feature(store: FeatureStoreTable, params: Params, name: str) -> str:
+    """The store value of one feature: `values[position of name in names]`.
+
+    GENERATE_ARRAY + ORDINAL rather than UNNEST ... WITH OFFSET: the latter is
+    transpiled off by one for DuckDB and misread by the BigQuery emulator.
+    """
+    assert store.feature_names_column and store.feature_values_column
+    names = ident(store.feature_names_column)
+    values = ident(store.feature_values_column)
+    p = params.string(f"feature_{name}", name)
+    position = (
+        f"(SELECT MIN(i) FROM UNNEST(GENERATE_ARRAY(1, ARRAY_LENGTH({names}))) AS i "
+        f"WHERE {names}[ORDINAL(i)] = {p})"
+    )
+    return f"CAST({values}[SAFE_ORDINAL({position})] AS FLOAT64)"
+
+
+def _select(items: Sequence[tuple[str, str]], indent: str = "    ") -> str:
+    return (",\n" + indent).join(f"{sql} AS {alias}" for alias, sql in items)
+
+
+def build_query(
+    tables: Tables,
+    checks: Sequence[Check],
+    date_from: dt.date,
+    date_to: dt.date,
+    *,
+    examples: int = 5,
+) -> Query:
+    """One statement answering every given check (and the impact columns) per game date."""
+    store, preds = tables.store, tables.predictions
+    params = Params()
+    p_from = params.date("date_from", date_from)
+    p_to = params.date("date_to", date_to)
+    with_features = any(c.uses_features for c in checks) and bool(preds.features)
+    features = list(preds.features) if with_features else []
+
+    # Store side: one row per key (the latest write wins if a writer left duplicates).
+    store_cols = [(f"key_{i}", ident(k)) for i, k in enumerate(store.keys)]
+    store_cols.append(("written_at", f"({store.written_at})"))
+    store_cols.append(
+        (
+            "store_quality",
+            f"CAST({ident(store.quality)} AS FLOAT64)"
+            if store.quality
+            else "CAST(NULL AS FLOAT64)",
+        )
+    )
+    store_cols += [
+        (f"f{i}_store", _store_feature(store, params, name)) for i, name in enumerate(features)
+    ]
+    store_cols.append(("present", "TRUE"))
+    partition_keys = ", ".join(ident(k) for k in store.keys)
+
+    # Prediction side: keys, made_at and every candidate location.
+    pred_cols = [
+        ("prediction_id", f"CAST({ident(preds.id_column)} AS STRING)"),
+        ("game_date", ident(preds.date_column)),
+    ]
+    pred_cols += [(f"key_{i}", ident(k)) for i, k in enumerate(preds.keys)]
+    pred_cols.append(("made_at", f"({preds.made_at})"))
+    loc_cols, q_value, q_bad = _first_number("quality", preds.quality)
+    pred_cols += loc_cols
+    logged = [("logged_quality", q_value), ("quality_unparseable", q_bad)]
+    for i, name in enumerate(features):
+        loc_cols, f_value, f_bad = _first_number(f"f{i}", preds.features[name])
+        pred_cols += loc_cols
+        logged += [(f"f{i}_logged", f_value), (f"f{i}_unparseable", f_bad)]
+    where = f"{ident(preds.date_column)} BETWEEN {p_from} AND {p_to}"
+    if preds.where:
+        where += f" AND ({preds.where})"
+
+    key_join = " AND ".join(f"l.key_{i} = s.key_{i}" for i in range(len(preds.keys)))
+    joined = [
+        ("store_present", "COALESCE(s.present, FALSE)"),
+        ("written_at", "s.written_at"),
+        ("store_quality", "s.store_quality"),
+    ] + [(f"f{i}_store", f"s.f{i}_store") for i in range(len(features))]
+
+    # Check fragments.
+    fragments = [(c, c.fragment(params)) for c in checks]
+    flag_cols = [(alias, sql) for _, f in fragments for alias, sql in f.columns]
+    aggregates: list[tuple[str, str]] = [("total", "COUNT(*)")]
+    for c, f in fragments:
+        aggregates.append((c.col("flagged"), f"COUNTIF({c.col('flag')})"))
+        aggregates += f.aggregates
+    if checks:
+        any_flag = " OR ".join(c.col("flag") for c in checks)
+        aggregates.append((IMPACT_AFFECTED, f"COUNTIF({any_flag})"))
+
+    rank_cols: list[tuple[str, str]] = []
+    if examples > 0:
+        p_examples = params.int("max_examples", examples)
+        key_fields = [
+            (name, f"key_{i}") for i, name in enumerate(preds.keys) if name != preds.date_column
+        ]
+        base_fields = [
+            ("prediction_id", "prediction_id"),
+            *key_fields,
+            ("made_at", "made_at"),
+            ("written_at", "written_at"),
+            ("logged_quality", "logged_quality"),
+            ("store_quality", "store_quality"),
+        ]
+        for _, f in fragments:
+            for flag, order, extra in f.examples:
+                rank_cols.append(
+                    (
+                        f"{flag}_rank",
+                        f"ROW_NUMBER() OVER (PARTITION BY game_date, "
+                        f"{flag} ORDER BY {order}, prediction_id)",
+                    )
+                )
+                struct = ", ".join(f"{sql} AS {name}" for name, sql in base_fields + extra)
+                aggregates.append(
+                    (
+                        f"{flag}_examples",
+                        f"ARRAY_AGG(IF({flag} AND {flag}_rank <= {p_examples}, "
+                        f"STRUCT({struct}), NULL) IGNORE NULLS)",
+                    )
+                )
+
+    flagged_from = "joined"
+    ctes = [
+        f"store AS (\n  SELECT\n    {_select(store_cols)}\n"
+        f"  FROM {table_ref(store.table)}\n"
+        f"  WHERE {ident(store.date_column)} BETWEEN {p_from} AND {p_to}\n"
+        f"  QUALIFY ROW_NUMBER() OVER (PARTITION BY {partition_keys} "
+        f"ORDER BY ({store.written_at}) DESC) = 1\n)",
+        f"predictions AS (\n  SELECT\n    {_select(pred_cols)}\n"
+        f"  FROM {table_ref(preds.table)}\n  WHERE {where}\n)",
+        f"logged AS (\n  SELECT\n    *,\n    {_select(logged)}\n  FROM predictions\n)",
+        f"joined AS (\n  SELECT\n    l.*,\n    {_select(joined)}\n"
+        f"  FROM logged AS l\n  LEFT JOIN store AS s ON {key_join}\n)",
+    ]
+    if flag_cols:
+        ctes.append(f"flagged AS (\n  SELECT\n    *,\n    {_select(flag_cols)}\n  FROM joined\n)")
+        flagged_from = "flagged"
+    if rank_cols:
+        ctes.append(
+            f"ranked AS (\n  SELECT\n    *,\n    {_select(rank_cols)}\n  FROM {flagged_from}\n)"
+        )
+        flagged_from = "ranked"
+    sql = (
+        "WITH\n" + ",\n".join(ctes) + "\n"
+        f"SELECT\n  game_date,\n  {_select(aggregates, '  ')}\n"
+        f"FROM {flagged_from}\nGROUP BY game_date\nORDER BY game_date"
+    )
+    names = ", ".join(c.name for c in checks) or "impact"
+    return Query(sql=sql, params=params.freeze(), description=f"featmon: {names}")

@@ -1,0 +1,71 @@
+"""Predictions where no configured location yields a feature quality number.
+
+Predictions that logged no quality cannot be checked for mismatches at all, which is
+how the seed's Feb 2 went unnoticed (100% NULL quality).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field
+
+from checks.base import Check, CheckResult, CheckSettings, Fragment, pct
+from checks.sql import Params
+
+
+class RatioSettings(CheckSettings):
+    max_ratio: float = Field(default=0.0, ge=0, le=1)
+
+
+class MissingQuality(Check):
+    name = "missing_quality"
+    settings_model = RatioSettings
+    uses_quality = True
+    meaning = (
+        "These predictions logged no usable feature quality, so nobody can tell which "
+        "version of the features they used."
+    )
+
+    def fragment(self, params: Params) -> Fragment:
+        flag = self.col("flag")
+        found = [
+            (self.col(f"found_loc{i}"), f"COUNTIF(quality_loc{i} IS NOT NULL)")
+            for i in range(len(self.cols.quality_locations))
+        ]
+        return Fragment(
+            columns=[(flag, "logged_quality IS NULL")],
+            aggregates=[(self.col("unparseable"), "COUNTIF(quality_unparseable)"), *found],
+            examples=[(flag, "made_at DESC", [])],
+        )
+
+    def results(self, row: Mapping[str, Any], game_date: dt.date) -> list[CheckResult]:
+        assert isinstance(self.settings, RatioSettings)
+        affected = int(row[self.col("flagged")] or 0)
+        total = int(row["total"] or 0)
+        details = {
+            "max_ratio": self.settings.max_ratio,
+            "unparseable": int(row[self.col("unparseable")] or 0),
+            "found_by_location": {
+                loc: int(row[self.col(f"found_loc{i}")] or 0)
+                for i, loc in enumerate(self.cols.quality_locations)
+            },
+        }
+        alert = total > 0 and affected / total > self.settings.max_ratio
+        message = (
+            f"{affected} of {total} predictions ({pct(affected, total)}) logged no feature "
+            f"quality in any configured location ({details['unparseable']} unparseable)"
+        )
+        return [
+            self.result(
+                row,
+                game_date,
+                affected=affected,
+                alert=alert,
+                message=message,
+                details=details,
+                examples_column=self.col("flag") + "_examples",
+            )
+        ]

@@ -1,0 +1,91 @@
+"""Predictions whose logged feature quality differs from the store's.
+
+The seed incident's Feb 3 shape: a worker's cache served an old version (quality
+65.5) after the store had been rewritten (87.59). Timestamps look fine there, since the
+predictions came after the rewrite; only the logged values give it away.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field
+
+from checks.base import Check, CheckResult, CheckSettings, Fragment, Severity, pct
+from checks.sql import Params
+
+# Differences equal to the tolerance pass; this absorbs NUMERIC -> FLOAT64 rounding.
+EPSILON = "1e-9"
+
+
+class QualityMismatchSettings(CheckSettings):
+    severity: Severity = "critical"
+    tolerance: float = Field(default=0.5, ge=0)
+
+
+class QualityMismatch(Check):
+    name = "quality_mismatch"
+    settings_model = QualityMismatchSettings
+    uses_quality = True
+    meaning = (
+        "The feature quality these predictions logged is not the quality the store holds "
+        "for the same rows: they were built from a different version of the features."
+    )
+
+    def fragment(self, params: Params) -> Fragment:
+        assert isinstance(self.settings, QualityMismatchSettings)
+        tol = params.float("quality_tolerance", self.settings.tolerance)
+        diff = "ABS(logged_quality - store_quality)"
+        flag = self.col("flag")
+        return Fragment(
+            columns=[(flag, f"COALESCE({diff} > {tol} + {EPSILON}, FALSE)")],
+            aggregates=[
+                (
+                    self.col("compared"),
+                    "COUNTIF(logged_quality IS NOT NULL AND store_quality IS NOT NULL)",
+                ),
+                (self.col("max_abs_diff"), f"MAX({diff})"),
+                (self.col("logged_avg"), f"AVG(IF({flag}, logged_quality, NULL))"),
+                (self.col("store_avg"), f"AVG(IF({flag}, store_quality, NULL))"),
+                (self.col("unparseable"), "COUNTIF(quality_unparseable)"),
+            ],
+            examples=[(flag, f"{diff} DESC", [])],
+        )
+
+    def results(self, row: Mapping[str, Any], game_date: dt.date) -> list[CheckResult]:
+        assert isinstance(self.settings, QualityMismatchSettings)
+        affected = int(row[self.col("flagged")] or 0)
+        total = int(row["total"] or 0)
+        logged_avg, store_avg = row[self.col("logged_avg")], row[self.col("store_avg")]
+        details = {
+            "tolerance": self.settings.tolerance,
+            "compared": int(row[self.col("compared")] or 0),
+            "max_abs_diff": _round(row[self.col("max_abs_diff")]),
+            "logged_quality_avg": _round(logged_avg),
+            "store_quality_avg": _round(store_avg),
+            "unparseable": int(row[self.col("unparseable")] or 0),
+        }
+        if affected:
+            message = (
+                f"{affected} of {total} predictions ({pct(affected, total)}) logged feature "
+                f"quality {_round(logged_avg)} on average where the store has {_round(store_avg)}"
+            )
+        else:
+            message = f"logged quality matches the store for {details['compared']} predictions"
+        return [
+            self.result(
+                row,
+                game_date,
+                affected=affected,
+                alert=affected > 0,
+                message=message,
+                details=details,
+                examples_column=self.col("flag") + "_examples",
+            )
+        ]
+
+
+def _round(value: Any) -> float | None:
+    return None if value is None else round(float(value), 2)

@@ -1,0 +1,23 @@
+"""Every check featmon knows. Adding a check is one module and one line here."""
+
+from __future__ import annotations
+
+from checks.base import Check
+from checks.feature_mismatch import FeatureMismatch
+from checks.low_quality import LowQuality
+from checks.missing_features import MissingFeatures
+from checks.missing_quality import MissingQuality
+from checks.quality_mismatch import QualityMismatch
+from checks.stale_predictions import StalePredictions
+
+CHECKS: dict[str, type[Check]] = {
+    c.name: c
+    for c in (
+        StalePredictions,
+        QualityMismatch,
+        FeatureMismatch,
+        MissingQuality,
+        LowQuality,
+        MissingFeatures,
+    )
+}

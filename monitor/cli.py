@@ -1,0 +1,275 @@
+"""The `featmon` command line.
+
+Exit codes (a contract for Cloud Run and cron): 0 the run completed (alerts may have
+fired); 1 an alert fired and --fail-on-alert was given; 2 usage or config error;
+3 a check could not run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import re
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+import click
+
+from alerts.console import ConsoleSink
+from alerts.model import alerts_from
+from checks.registry import CHECKS
+from monitor import output
+from monitor.config import Config, ConfigError, load_config
+from monitor.cycle import build_checks, check_query, impact_query, run_checks, run_impact
+from monitor.warehouse import WarehouseError, open_warehouse
+from monitor.window import DateWindow, resolve_window, today_in
+
+EXIT_OK, EXIT_ALERT, EXIT_USAGE, EXIT_CHECK_ERROR = 0, 1, 2, 3
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _fail(code: int, lines: list[str]) -> NoReturn:
+    for line in lines:
+        click.echo(f"featmon: {line}", err=True)
+    sys.exit(code)
+
+
+def _load(path: str | None) -> Config:
+    try:
+        config, _ = load_config(path)
+    except ConfigError as e:
+        _fail(EXIT_USAGE, [f"config error: {p}" for p in e.problems])
+    return config
+
+
+def config_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "-c",
+        "--config",
+        "config_path",
+        metavar="FILE",
+        help="Config file (default: $FEATMON_CONFIG, else ./config.yaml).",
+    )(f)
+
+
+def window_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    @click.option("--date", "date", type=DATE, help="Check one game date (YYYY-MM-DD).")
+    @click.option("--from", "start", type=DATE, help="First game date of the window.")
+    @click.option("--to", "end", type=DATE, help="Last game date of the window.")
+    @functools.wraps(f)
+    def wrapper(*args: Any, date: Any, start: Any, end: Any, **kwargs: Any) -> Any:
+        return f(*args, dates=(_d(date), _d(start), _d(end)), **kwargs)
+
+    return wrapper
+
+
+def _d(value: dt.datetime | None) -> dt.date | None:
+    return value.date() if value else None
+
+
+def _window(config: Config, dates: tuple[dt.date | None, ...]) -> DateWindow:
+    date, start, end = dates
+    if date and (start or end):
+        raise click.UsageError("use --date or --from/--to, not both")
+    try:
+        return resolve_window(config, date=date, start=start, end=end)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="featmon")
+def main() -> None:
+    """featmon: catch predictions served from stale or mismatched features."""
+
+
+@main.command()
+@config_option
+@window_options
+@click.option("--only", multiple=True, metavar="CHECK", help="Run only this check (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--fail-on-alert", is_flag=True, help="Exit 1 when any alert fires.")
+def check(
+    config_path: str | None,
+    dates: tuple[dt.date | None, ...],
+    only: tuple[str, ...],
+    fmt: str,
+    fail_on_alert: bool,
+) -> None:
+    """Run the enabled checks over the window and report alerts."""
+    config = _load(config_path)
+    window = _window(config, dates)
+    unknown = sorted(set(only) - set(CHECKS))
+    if unknown:
+        raise click.UsageError(f"unknown check(s) {', '.join(unknown)}; known: {', '.join(CHECKS)}")
+    sys.exit(run_and_report(config, window, list(only), fmt, fail_on_alert))
+
+
+def run_and_report(
+    config: Config, window: DateWindow, only: list[str], fmt: str, fail_on_alert: bool
+) -> int:
+    from monitor.cycle import RunReport, _error
+
+    try:
+        with open_warehouse(config) as wh:
+            report = run_checks(config, wh, window, only or None)
+    except WarehouseError as e:
+        report = RunReport(window=window)
+        report.results = [_error(c, str(e)) for c in build_checks(config, only or None)]
+    alerts = alerts_from(report.results)
+    if fmt == "json":
+        click.echo(output.report_json(report))
+        ConsoleSink(sys.stderr).deliver(alerts)
+    else:
+        console = output.console()
+        console.print(output.report_table(report))
+        if config.alerts.console is not None:
+            ConsoleSink(sys.stdout).deliver(alerts)
+        fired = sum(a.kind == "firing" for a in alerts)
+        errors = sum(a.kind == "error" for a in alerts)
+        click.echo(
+            f"status={report.status} alerts={fired} errors={errors} "
+            f"queries={report.queries} duration={report.duration_s:.2f}s"
+        )
+    if report.status == "error":
+        return EXIT_CHECK_ERROR
+    if fail_on_alert and report.status == "alert":
+        return EXIT_ALERT
+    return EXIT_OK
+
+
+@main.command()
+@config_option
+@window_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text")
+def impact(config_path: str | None, dates: tuple[dt.date | None, ...], fmt: str) -> None:
+    """Per game date: how many predictions each problem touched (the seed's table)."""
+    config = _load(config_path)
+    window = _window(config, dates)
+    try:
+        with open_warehouse(config) as wh:
+            rows = run_impact(config, wh, window)
+    except WarehouseError as e:
+        _fail(EXIT_CHECK_ERROR, [f"impact could not run: {e}"])
+    if fmt == "json":
+        click.echo(output.impact_json(rows))
+    elif fmt == "csv":
+        click.echo(output.impact_csv(rows), nl=False)
+    else:
+        output.console().print(output.impact_table(rows))
+
+
+_PARAM_REF = re.compile(r"@([a-z_][a-z0-9_]*)")
+_DECLARE_TYPES = {"DATE": "DATE", "FLOAT64": "FLOAT64", "INT64": "INT64", "STRING": "STRING"}
+
+
+@main.command()
+@config_option
+@click.argument("check_name", metavar="CHECK", type=click.Choice([*CHECKS, "impact"]))
+@window_options
+@click.option("--native", is_flag=True, help="Print the SQL as the configured backend runs it.")
+@click.option(
+    "--params",
+    "with_params",
+    is_flag=True,
+    help="Print @parameters as JSON instead of a DECLARE script.",
+)
+def sql(
+    config_path: str | None,
+    check_name: str,
+    dates: tuple[dt.date | None, ...],
+    native: bool,
+    with_params: bool,
+) -> None:
+    """Print the SQL for CHECK, ready to paste into the BigQuery console."""
+    config = _load(config_path)
+    window = _window(config, dates)
+    if check_name == "impact":
+        query, _ = impact_query(config, window)
+    else:
+        query = check_query(config, build_checks(config, [check_name]), window)
+    if native:
+        from monitor.warehouse.duckdb import to_duckdb
+
+        click.echo(to_duckdb(query.sql) + ";")
+        click.echo(json.dumps(output.jsonable(query.param_values())), err=True)
+        return
+    if with_params:
+        click.echo(query.sql + ";")
+        click.echo(
+            json.dumps(
+                [
+                    {"name": p.name, "type": p.type, "value": output.jsonable(p.value)}
+                    for p in query.params
+                ],
+                indent=2,
+            ),
+            err=True,
+        )
+        return
+    click.echo(f"-- {query.description}, game dates {window.start} .. {window.end}")
+    for p in query.params:
+        click.echo(
+            f"DECLARE fm_{p.name} {_DECLARE_TYPES[p.type]} DEFAULT {_literal(p.type, p.value)};"
+        )
+    click.echo(_PARAM_REF.sub(lambda m: f"fm_{m.group(1)}", query.sql) + ";")
+
+
+def _literal(type_: str, value: object) -> str:
+    if type_ == "DATE":
+        return f"DATE '{value}'"
+    if type_ == "STRING":
+        return json.dumps(value)  # a double-quoted BigQuery string literal
+    return repr(value)
+
+
+@main.command()
+@config_option
+@click.option("--no-check", is_flag=True, help="Only build the demo warehouse.")
+def demo(config_path: str | None, no_check: bool) -> None:
+    """Rebuild the embedded demo warehouse with the seed incident, then check it."""
+    from monitor.demo import write_demo
+
+    config = _load(config_path)
+    if config.warehouse.backend != "duckdb":
+        _fail(
+            EXIT_USAGE, ["demo writes the embedded DuckDB warehouse; set warehouse.backend: duckdb"]
+        )
+    today = today_in(config)
+    path = config.warehouse_path()
+    data = write_demo(str(path), today, config.zone())
+    click.echo(
+        f"demo warehouse {path}: {len(data.store)} feature-store rows, "
+        f"{len(data.predictions)} predictions, game dates {today - dt.timedelta(days=2)} .. "
+        f"{today + dt.timedelta(days=1)} (today is {today} in {config.timezone})"
+    )
+    if no_check:
+        return
+    click.echo()
+    with open_warehouse(config) as wh:
+        rows = run_impact(
+            config, wh, DateWindow(today - dt.timedelta(days=2), today + dt.timedelta(days=1))
+        )
+    output.console().print(output.impact_table(rows))
+    click.echo()
+    sys.exit(run_and_report(config, resolve_window(config), [], "text", False))
+
+
+@main.command()
+@config_option
+def validate(config_path: str | None) -> None:
+    """Check a config file without touching the warehouse."""
+    config, path = _load_with_path(config_path)
+    enabled = ", ".join(config.enabled_checks()) or "none"
+    click.echo(f"{path}: ok (backend {config.warehouse.backend}; checks: {enabled})")
+
+
+def _load_with_path(path: str | None) -> tuple[Config, str]:
+    try:
+        config, found = load_config(path)
+    except ConfigError as e:
+        _fail(EXIT_USAGE, [f"config error: {p}" for p in e.problems])
+    return config, str(found)

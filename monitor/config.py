@@ -1,0 +1,260 @@
+"""The config file: finding it, `${VAR}` interpolation, and validation into models.
+
+Parsing is kept apart from running: everything here either returns a `Config` or raises
+`ConfigError` carrying one line per problem, each naming the field path, so a bad
+deploy fails fast with exit 2 and says exactly what to fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
+
+from checks.base import CheckSettings
+from checks.registry import CHECKS
+from monitor.tables import FeatureStoreTable, PredictionsTable, Strict
+
+ENV_VAR = "FEATMON_CONFIG"
+DEFAULT_FILE = "config.yaml"
+_INTERPOLATION = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; `problems` holds one `field.path: why` line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class DuckDBWarehouse(Strict):
+    backend: Literal["duckdb"] = "duckdb"
+    # Relative paths are resolved against the config file's folder.
+    path: str = ".featmon/demo.duckdb"
+    memory_limit: str | None = None
+    threads: Annotated[int, Field(ge=1)] | None = None
+
+
+class Window(Strict):
+    """Which game dates a run checks: relative to today in `timezone`, or fixed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    days_back: Annotated[int, Field(ge=0, le=366)] = 1
+    days_ahead: Annotated[int, Field(ge=0, le=366)] = 1
+    from_: dt.date | None = Field(default=None, alias="from")
+    to: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _fixed_window_is_whole(self) -> Window:
+        if (self.from_ is None) != (self.to is None):
+            raise ValueError("give both `from` and `to`, or neither")
+        if self.from_ and self.to and self.from_ > self.to:
+            raise ValueError(f"`from` ({self.from_}) is after `to` ({self.to})")
+        return self
+
+
+class ConsoleSink(Strict):
+    pass
+
+
+class AlertsConfig(Strict):
+    console: ConsoleSink | None = ConsoleSink()
+
+
+def _checks_model() -> type[BaseModel]:
+    fields: dict[str, Any] = {
+        name: (check.settings_model | None, None) for name, check in CHECKS.items()
+    }
+    return create_model(
+        "ChecksConfig", __config__=ConfigDict(extra="forbid", frozen=True), **fields
+    )
+
+
+ChecksConfig = _checks_model()
+
+
+class Config(Strict):
+    warehouse: DuckDBWarehouse = DuckDBWarehouse()
+    timezone: str = "America/New_York"
+    window: Window = Window()
+    max_examples: Annotated[int, Field(ge=0, le=50)] = 5
+    feature_store: FeatureStoreTable = FeatureStoreTable()
+    predictions: PredictionsTable = PredictionsTable()
+    checks: ChecksConfig = Field(default_factory=ChecksConfig)  # type: ignore[valid-type]
+    alerts: AlertsConfig = AlertsConfig()
+
+    # Set by load_config: where relative paths are resolved from.
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (use an IANA name)") from None
+        return v
+
+    @field_validator("checks", mode="before")
+    @classmethod
+    def _listed_means_enabled(cls, v: Any) -> Any:
+        # `stale_predictions:` with nothing after it enables the check with defaults.
+        if isinstance(v, Mapping):
+            return {k: ({} if s is None else s) for k, s in v.items()}
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Config:
+        problems = []
+        if len(self.feature_store.keys) != len(self.predictions.keys):
+            problems.append(
+                "predictions.keys: must pair one-to-one with feature_store.keys "
+                f"({len(self.predictions.keys)} vs {len(self.feature_store.keys)})"
+            )
+        for name in self.enabled_checks():
+            check = CHECKS[name]
+            if check.uses_quality and not self.predictions.quality:
+                problems.append(f"checks.{name}: needs predictions.quality (where it is logged)")
+            if check.uses_quality and name == "quality_mismatch" and not self.feature_store.quality:
+                problems.append(f"checks.{name}: needs feature_store.quality")
+            if check.uses_features and not self.predictions.features:
+                problems.append(f"checks.{name}: needs predictions.features (what to compare)")
+            if check.uses_features and not self.feature_store.feature_names_column:
+                problems.append(
+                    f"checks.{name}: needs feature_store.feature_names_column and "
+                    "feature_values_column"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def enabled_checks(self) -> dict[str, CheckSettings]:
+        out: dict[str, CheckSettings] = {}
+        for name in CHECKS:
+            settings = getattr(self.checks, name)
+            if settings is not None and settings.enabled:
+                out[name] = settings
+        return out
+
+    def settings_for(self, name: str) -> CheckSettings:
+        """The configured settings of a check, or its defaults when it is not listed."""
+        settings = getattr(self.checks, name)
+        return settings if settings is not None else CHECKS[name].settings_model()
+
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def warehouse_path(self) -> Path:
+        path = Path(self.warehouse.path)
+        return path if path.is_absolute() else self.base_dir / path
+
+
+def find_config_file(explicit: str | None) -> Path:
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env)
+    return Path(DEFAULT_FILE)
+
+
+def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:
+    """Replace `${VAR}` and `${VAR:-default}` in string values (`$$` is a literal `$`).
+
+    Done on parsed values, not the raw text, so a variable can never inject YAML.
+    """
+    if isinstance(value, dict):
+        return {k: interpolate(v, env, _join(path, str(k))) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env, f"{path}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def replace(m: re.Match[str]) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        name, default = m.group(1), m.group(2)
+        if name in env and env[name] != "":
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigError([f"{path or '(root)'}: environment variable {name} is not set"])
+
+    return _INTERPOLATION.sub(replace, value)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def format_location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out = _join(out, part)
+    return out or "(root)"
+
+
+def parse_config(
+    data: Any, base_dir: Path = Path("."), env: Mapping[str, str] | None = None
+) -> Config:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(["(root): the config must be a mapping of keys to values"])
+    data = interpolate(data, os.environ if env is None else env)
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            loc = format_location(tuple(err["loc"]))
+            if loc == "(root)" and "; " in msg:
+                problems += msg.split("; ")
+            else:
+                problems.append(f"{loc}: {msg}")
+        raise ConfigError(problems) from None
+    return config.model_copy(update={"base_dir": base_dir})
+
+
+def load_config(explicit: str | None = None) -> tuple[Config, Path]:
+    path = find_config_file(explicit)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        how = (
+            "-c/--config"
+            if explicit
+            else (f"${ENV_VAR}" if os.environ.get(ENV_VAR) else f"./{DEFAULT_FILE}")
+        )
+        raise ConfigError([f"{path}: config file not found (from {how})"]) from None
+    except OSError as e:
+        raise ConfigError([f"{path}: cannot read config file: {e.strerror}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError([f"{where}: invalid YAML: {problem}"]) from None
+    return parse_config(data, base_dir=path.resolve().parent), path

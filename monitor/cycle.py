@@ -1,0 +1,162 @@
+"""One run cycle: every enabled check answered by one warehouse query, then findings.
+
+If the combined query is rejected (say one feature's column was renamed), each check is
+retried alone so that one broken check reports `error` and the others still run. If the
+warehouse itself is unreachable, every check reports `error`: never a silent green.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from checks.base import Check, CheckResult
+from checks.impact import COLUMNS as IMPACT_CHECKS
+from checks.impact import ImpactRow
+from checks.join import Tables, build_query
+from checks.registry import CHECKS
+from checks.sql import Query
+from monitor.config import Config
+from monitor.warehouse.base import QueryError, Warehouse, WarehouseError
+from monitor.window import DateWindow
+
+
+@dataclass
+class RunReport:
+    window: DateWindow
+    results: list[CheckResult] = field(default_factory=list)
+    duration_s: float = 0.0
+    queries: int = 0
+
+    @property
+    def status(self) -> str:
+        statuses = {r.status for r in self.results}
+        return "error" if "error" in statuses else "alert" if "alert" in statuses else "ok"
+
+
+def tables_of(config: Config) -> Tables:
+    return Tables(store=config.feature_store, predictions=config.predictions)
+
+
+def build_checks(config: Config, only: Sequence[str] | None = None) -> list[Check]:
+    """The enabled checks (or exactly `only`, enabled or not), in registry order."""
+    cols = tables_of(config).join_columns()
+    if only:
+        unknown = sorted(set(only) - set(CHECKS))
+        if unknown:
+            raise ValueError(f"unknown check(s): {', '.join(unknown)}; known: {', '.join(CHECKS)}")
+        names = [n for n in CHECKS if n in only]
+        return [CHECKS[n](config.settings_for(n), cols) for n in names]
+    return [CHECKS[n](s, cols) for n, s in config.enabled_checks().items()]
+
+
+def check_query(config: Config, checks: Sequence[Check], window: DateWindow) -> Query:
+    return build_query(
+        tables_of(config), checks, window.start, window.end, examples=config.max_examples
+    )
+
+
+def _rows_by_date(wh: Warehouse, query: Query) -> dict[dt.date, dict[str, Any]]:
+    return {row["game_date"]: row for row in wh.rows(query)}
+
+
+def _results_for(
+    check: Check, rows: dict[dt.date, dict[str, Any]], window: DateWindow
+) -> list[CheckResult]:
+    out: list[CheckResult] = []
+    for day in window.dates():
+        row = rows.get(day)
+        if row is None:
+            out += [
+                CheckResult(
+                    check=check.name,
+                    game_date=day,
+                    status="ok",
+                    severity=check.settings.severity,
+                    feature=feature,
+                    message="no predictions for this date",
+                )
+                for feature in (list(check.cols.features) if check.uses_features else [None])
+            ]
+        else:
+            out += check.results(row, day)
+    return out
+
+
+def _error(check: Check, message: str) -> CheckResult:
+    return CheckResult(
+        check=check.name,
+        game_date=None,
+        status="error",
+        severity=check.settings.severity,
+        message=f"featmon cannot run check {check.name}: {message}",
+    )
+
+
+def run_checks(
+    config: Config, wh: Warehouse, window: DateWindow, only: Sequence[str] | None = None
+) -> RunReport:
+    started = time.perf_counter()
+    checks = build_checks(config, only)
+    report = RunReport(window=window)
+    if not checks:
+        return report
+    try:
+        report.queries += 1
+        rows = _rows_by_date(wh, check_query(config, checks, window))
+        for check in checks:
+            report.results += _results_for(check, rows, window)
+    except QueryError as combined:
+        if len(checks) == 1:
+            report.results.append(_error(checks[0], str(combined)))
+        else:
+            report.results += _isolate(config, wh, checks, window, report)
+    except WarehouseError as e:
+        report.results += [_error(c, str(e)) for c in checks]
+    report.duration_s = time.perf_counter() - started
+    return report
+
+
+def _isolate(
+    config: Config, wh: Warehouse, checks: Iterable[Check], window: DateWindow, report: RunReport
+) -> list[CheckResult]:
+    out: list[CheckResult] = []
+    for check in checks:
+        try:
+            report.queries += 1
+            out += _results_for(
+                check, _rows_by_date(wh, check_query(config, [check], window)), window
+            )
+        except WarehouseError as e:
+            out.append(_error(check, str(e)))
+    return out
+
+
+def impact_checks(config: Config) -> list[Check]:
+    """Every problem kind the config can evaluate, enabled or not (thresholds from config)."""
+    cols = tables_of(config).join_columns()
+    usable = []
+    for name in IMPACT_CHECKS.values():
+        check = CHECKS[name]
+        if check.uses_quality and not config.predictions.quality:
+            continue
+        if check.uses_features and not (
+            config.predictions.features and config.feature_store.feature_names_column
+        ):
+            continue
+        usable.append(check(config.settings_for(name), cols))
+    return usable
+
+
+def impact_query(config: Config, window: DateWindow) -> tuple[Query, set[str]]:
+    checks = impact_checks(config)
+    query = build_query(tables_of(config), checks, window.start, window.end, examples=0)
+    return query, {c.name for c in checks}
+
+
+def run_impact(config: Config, wh: Warehouse, window: DateWindow) -> list[ImpactRow]:
+    query, computed = impact_query(config, window)
+    return [ImpactRow.from_row(row, computed) for row in wh.rows(query)]

@@ -1,0 +1,129 @@
+"""Rendering run reports and impact tables as text, JSON and CSV.
+
+JSON is the contract other tools read (see README "Output contract"): dates as
+YYYY-MM-DD, timestamps as ISO 8601 UTC, numbers as numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import io
+import json
+import shutil
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from checks.base import CheckResult
+from checks.impact import FIELDS as IMPACT_FIELDS
+from checks.impact import ImpactRow
+from monitor.cycle import RunReport
+
+STATUS_STYLE = {"ok": "green", "alert": "bold red", "error": "bold magenta"}
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    return value
+
+
+def result_dict(r: CheckResult) -> dict[str, Any]:
+    out: dict[str, Any] = jsonable(
+        {
+            "check": r.check,
+            "game_date": r.game_date,
+            "feature": r.feature,
+            "status": r.status,
+            "severity": r.severity,
+            "total": r.total,
+            "affected": r.affected,
+            "affected_ratio": r.affected_ratio,
+            "message": r.message,
+            "details": r.details,
+            "examples": r.examples,
+        }
+    )
+    return out
+
+
+def report_json(report: RunReport) -> str:
+    return json.dumps(
+        {
+            "window": report.window.as_dict(),
+            "status": report.status,
+            "results": [result_dict(r) for r in report.results],
+        },
+        indent=2,
+    )
+
+
+def console() -> Console:
+    width = shutil.get_terminal_size((150, 40)).columns
+    return Console(width=max(width, 100), highlight=False)
+
+
+def report_table(report: RunReport) -> Table:
+    table = Table(
+        title=f"featmon check {report.window.start} .. {report.window.end}",
+        title_justify="left",
+    )
+    for name, kwargs in (
+        ("game_date", {}),
+        ("check", {}),
+        ("status", {}),
+        ("affected", {"justify": "right"}),
+        ("total", {"justify": "right"}),
+        ("pct", {"justify": "right"}),
+        ("message", {}),
+    ):
+        table.add_column(name, **kwargs)  # type: ignore[arg-type]
+    for r in report.results:
+        name = r.check + (f"[{r.feature}]" if r.feature else "")
+        table.add_row(
+            r.game_date.isoformat() if r.game_date else "-",
+            name,
+            f"[{STATUS_STYLE[r.status]}]{r.status}[/]",
+            str(r.affected) if r.status != "error" else "-",
+            str(r.total) if r.status != "error" else "-",
+            f"{100 * r.affected_ratio:.1f}%" if r.total else "-",
+            r.message,
+        )
+    return table
+
+
+def impact_table(rows: Sequence[ImpactRow]) -> Table:
+    table = Table(title="featmon impact", title_justify="left")
+    for name in IMPACT_FIELDS:
+        table.add_column(name, justify="left" if name == "game_date" else "right")
+    for row in rows:
+        d = row.as_dict()
+        table.add_row(*("-" if d[f] is None else str(d[f]) for f in IMPACT_FIELDS))
+    return table
+
+
+def impact_json(rows: Sequence[ImpactRow]) -> str:
+    return json.dumps({"rows": [jsonable(r.as_dict()) for r in rows]}, indent=2)
+
+
+def impact_csv(rows: Sequence[ImpactRow]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=IMPACT_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(jsonable(row.as_dict()))
+    return buf.getvalue()

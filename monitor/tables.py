@@ -1,0 +1,87 @@
+"""How the monitored tables are laid out: the `feature_store` and `predictions` config.
+
+Kept apart from the top-level config so that `checks/` can build SQL from these
+descriptions without depending on how the config file is found or loaded.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from monitor.sql_safety import check_expression, check_identifier, check_json_path, check_table
+
+Identifier = Annotated[str, AfterValidator(check_identifier)]
+TableName = Annotated[str, AfterValidator(check_table)]
+SqlExpression = Annotated[str, AfterValidator(check_expression)]
+JsonPath = Annotated[str, AfterValidator(check_json_path)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Location(Strict):
+    """One place a prediction may have logged a value.
+
+    `path` as a list means the value at each step is itself a JSON-encoded string that
+    has to be parsed again (the production bug that nested the snapshot inside
+    `critical_features` as a string).
+    """
+
+    column: Identifier | None = None
+    json_column: Identifier | None = None
+    path: list[JsonPath] | None = None
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _one_path_is_a_list(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> Location:
+        if (self.column is None) == (self.json_column is None):
+            raise ValueError("give exactly one of `column` or `json_column`")
+        if self.json_column is not None and not self.path:
+            raise ValueError("`json_column` needs a `path` (e.g. $.feature_quality_score)")
+        if self.column is not None and self.path:
+            raise ValueError("`path` only applies to `json_column`")
+        return self
+
+    def describe(self) -> str:
+        if self.column is not None:
+            return self.column
+        return f"{self.json_column}:{' -> '.join(self.path or [])}"
+
+
+Locations = Annotated[list[Location], Field(min_length=1)]
+
+
+class FeatureStoreTable(Strict):
+    table: TableName = "nba_predictions.ml_feature_store_v2"
+    keys: Annotated[list[Identifier], Field(min_length=1)] = ["player_lookup", "game_date"]
+    date_column: Identifier = "game_date"
+    written_at: SqlExpression = "COALESCE(updated_at, created_at)"
+    quality: Identifier | None = "feature_quality_score"
+    feature_names_column: Identifier | None = "feature_names"
+    feature_values_column: Identifier | None = "features"
+
+    @model_validator(mode="after")
+    def _names_and_values_together(self) -> FeatureStoreTable:
+        if (self.feature_names_column is None) != (self.feature_values_column is None):
+            raise ValueError(
+                "`feature_names_column` and `feature_values_column` go together (both or neither)"
+            )
+        return self
+
+
+class PredictionsTable(Strict):
+    table: TableName = "nba_predictions.player_prop_predictions"
+    id_column: Identifier = "prediction_id"
+    keys: Annotated[list[Identifier], Field(min_length=1)] = ["player_lookup", "game_date"]
+    date_column: Identifier = "game_date"
+    made_at: SqlExpression = "COALESCE(predicted_at, created_at)"
+    where: SqlExpression | None = "is_active"
+    quality: list[Location] = []
+    features: dict[Identifier, Locations] = {}

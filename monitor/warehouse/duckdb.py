@@ -1,0 +1,95 @@
+"""The embedded warehouse: DuckDB running the checks' BigQuery SQL through sqlglot.
+
+sqlglot gets almost everything right; the rewrites below cover the constructs it
+transpiles into something DuckDB cannot run, each kept to the narrowest AST shape.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+
+from checks.sql import Query
+from monitor.warehouse.base import QueryError, Warehouse, WarehouseUnavailable
+
+FETCH_BATCH = 1000
+
+
+def _rewrite_for_duckdb(node: exp.Expression) -> exp.Expression:
+    # SAFE.PARSE_JSON(s) -> TRY_CAST(s AS JSON): NULL for malformed JSON, as in BigQuery.
+    if isinstance(node, exp.SafeFunc) and isinstance(node.this, exp.ParseJSON):
+        return exp.TryCast(this=node.this.this, to=exp.DataType.build("JSON"))
+    return node
+
+
+@lru_cache(maxsize=64)
+def to_duckdb(sql: str) -> str:
+    tree = sqlglot.parse_one(sql, read="bigquery")
+    return tree.transform(_rewrite_for_duckdb).sql(dialect="duckdb")
+
+
+class DuckDBWarehouse(Warehouse):
+    name = "duckdb"
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        read_only: bool = True,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+    ) -> None:
+        self.path = Path(path)
+        if read_only and not self.path.exists():
+            raise WarehouseUnavailable(
+                f"embedded warehouse {self.path} does not exist (run `featmon demo` to build "
+                "the demo warehouse, or point warehouse.path at your DuckDB file)"
+            )
+        settings: dict[str, Any] = {}
+        if memory_limit:
+            settings["memory_limit"] = memory_limit
+        if threads:
+            settings["threads"] = threads
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only, config=settings)
+        except duckdb.Error as e:
+            raise WarehouseUnavailable(f"cannot open embedded warehouse {self.path}: {e}") from e
+        # Without the ICU extension (not bundled, and offline it cannot be fetched)
+        # DuckDB already works in UTC; with it, pin UTC so TIMESTAMP casts match BigQuery.
+        with contextlib.suppress(duckdb.Error):
+            self.con.execute("SET TimeZone = 'UTC'")
+
+    def native_sql(self, query: Query) -> str:
+        return to_duckdb(query.sql)
+
+    def rows(self, query: Query) -> Iterator[dict[str, Any]]:
+        sql = to_duckdb(query.sql)
+        try:
+            cur = self.con.cursor()
+            cur.execute(sql, query.param_values())
+            names = [d[0] for d in cur.description or []]
+            while batch := cur.fetchmany(FETCH_BATCH):
+                for values in batch:
+                    yield dict(zip(names, values, strict=True))
+        except (duckdb.IOException, duckdb.ConnectionException) as e:
+            raise WarehouseUnavailable(f"embedded warehouse {self.path}: {e}") from e
+        except duckdb.Error as e:
+            raise QueryError(_first_line(str(e))) from e
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        """Native DuckDB statements, for building demo and test warehouses."""
+        self.con.execute(sql, params or {})
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _first_line(message: str) -> str:
+    return message.strip().splitlines()[0] if message.strip() else "query failed"
