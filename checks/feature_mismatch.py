@@ -93,6 +93,8 @@ class FeatureMismatch(Check):
                 message = (
                     f"{feature}: logged values match the store ({details['compared']} compared)"
                 )
+            if details["unparseable"]:
+                message += f"; {details['unparseable']} logged values unparseable"
             out.append(
                 self.result(
                     row,

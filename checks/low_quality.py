@@ -51,6 +51,8 @@ class LowQuality(Check):
             f"{affected} of {total} predictions ({pct(affected, total)}) logged feature quality "
             f"below {self.settings.threshold:g} (lowest {details['min_quality']})"
         )
+        if not affected:
+            message = f"no prediction logged feature quality below {self.settings.threshold:g}"
         return [
             self.result(
                 row,

@@ -46,6 +46,8 @@ class MissingFeatures(Check):
         details = {"entities": entities, "whole_date_missing": whole_date}
         if whole_date:
             message = f"the feature store has no rows matching any of the {total} predictions"
+        elif not affected:
+            message = f"all {total} predictions have a feature-store row"
         else:
             message = (
                 f"{affected} of {total} predictions ({pct(affected, total)}) for {entities} "

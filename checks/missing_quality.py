@@ -54,10 +54,13 @@ class MissingQuality(Check):
             },
         }
         alert = total > 0 and affected / total > self.settings.max_ratio
-        message = (
-            f"{affected} of {total} predictions ({pct(affected, total)}) logged no feature "
-            f"quality in any configured location ({details['unparseable']} unparseable)"
-        )
+        if affected:
+            message = (
+                f"{affected} of {total} predictions ({pct(affected, total)}) logged no feature "
+                f"quality in any configured location ({details['unparseable']} unparseable)"
+            )
+        else:
+            message = f"all {total} predictions logged a feature quality"
         return [
             self.result(
                 row,

@@ -22,7 +22,7 @@ from alerts.model import alerts_from
 from checks.registry import CHECKS
 from monitor import output
 from monitor.config import Config, ConfigError, load_config
-from monitor.cycle import build_checks, check_query, impact_query, run_checks, run_impact
+from monitor.cycle import build_checks, check_query, impact_query, run_cycle, run_impact
 from monitor.warehouse import WarehouseError, open_warehouse
 from monitor.window import DateWindow, resolve_window, today_in
 
@@ -111,14 +111,7 @@ def check(
 def run_and_report(
     config: Config, window: DateWindow, only: list[str], fmt: str, fail_on_alert: bool
 ) -> int:
-    from monitor.cycle import RunReport, _error
-
-    try:
-        with open_warehouse(config) as wh:
-            report = run_checks(config, wh, window, only or None)
-    except WarehouseError as e:
-        report = RunReport(window=window)
-        report.results = [_error(c, str(e)) for c in build_checks(config, only or None)]
+    report = run_cycle(config, window, only or None)
     alerts = alerts_from(report.results)
     if fmt == "json":
         click.echo(output.report_json(report))

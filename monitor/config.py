@@ -142,7 +142,8 @@ class Config(Strict):
                     "feature_values_column"
                 )
         if problems:
-            raise ValueError("; ".join(problems))
+            # Each line already names its field; parse_config splits them back out.
+            raise ValueError("\n".join(problems))
         return self
 
     def enabled_checks(self) -> dict[str, CheckSettings]:
@@ -229,8 +230,8 @@ def parse_config(
         for err in e.errors():
             msg = str(err["msg"]).removeprefix("Value error, ")
             loc = format_location(tuple(err["loc"]))
-            if loc == "(root)" and "; " in msg:
-                problems += msg.split("; ")
+            if loc == "(root)":
+                problems += msg.splitlines()
             else:
                 problems.append(f"{loc}: {msg}")
         raise ConfigError(problems) from None

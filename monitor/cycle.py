@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +20,7 @@ from checks.join import Tables, build_query
 from checks.registry import CHECKS
 from checks.sql import Query
 from monitor.config import Config
-from monitor.warehouse.base import QueryError, Warehouse, WarehouseError
+from monitor.warehouse import QueryError, Warehouse, WarehouseError, open_warehouse
 from monitor.window import DateWindow
 
 
@@ -66,6 +66,15 @@ def _rows_by_date(wh: Warehouse, query: Query) -> dict[dt.date, dict[str, Any]]:
 def _results_for(
     check: Check, rows: dict[dt.date, dict[str, Any]], window: DateWindow
 ) -> list[CheckResult]:
+    try:
+        return _results_by_date(check, rows, window)
+    except Exception as e:  # a bug in one check must not hide the others' findings
+        return [error_result(check, f"internal error reading its results: {e!r}")]
+
+
+def _results_by_date(
+    check: Check, rows: dict[dt.date, dict[str, Any]], window: DateWindow
+) -> list[CheckResult]:
     out: list[CheckResult] = []
     for day in window.dates():
         row = rows.get(day)
@@ -86,7 +95,7 @@ def _results_for(
     return out
 
 
-def _error(check: Check, message: str) -> CheckResult:
+def error_result(check: Check, message: str) -> CheckResult:
     return CheckResult(
         check=check.name,
         game_date=None,
@@ -96,11 +105,26 @@ def _error(check: Check, message: str) -> CheckResult:
     )
 
 
+def run_cycle(
+    config: Config,
+    window: DateWindow,
+    only: Sequence[str] | None = None,
+    opener: Callable[[Config], Warehouse] = open_warehouse,
+) -> RunReport:
+    """Open the warehouse for this cycle only, run the checks, release it."""
+    checks = build_checks(config, only)
+    try:
+        wh = opener(config)
+    except WarehouseError as e:
+        return RunReport(window=window, results=[error_result(c, str(e)) for c in checks])
+    with wh:
+        return run_checks(config, wh, window, checks)
+
+
 def run_checks(
-    config: Config, wh: Warehouse, window: DateWindow, only: Sequence[str] | None = None
+    config: Config, wh: Warehouse, window: DateWindow, checks: Sequence[Check]
 ) -> RunReport:
     started = time.perf_counter()
-    checks = build_checks(config, only)
     report = RunReport(window=window)
     if not checks:
         return report
@@ -111,11 +135,13 @@ def run_checks(
             report.results += _results_for(check, rows, window)
     except QueryError as combined:
         if len(checks) == 1:
-            report.results.append(_error(checks[0], str(combined)))
+            report.results.append(error_result(checks[0], str(combined)))
         else:
             report.results += _isolate(config, wh, checks, window, report)
     except WarehouseError as e:
-        report.results += [_error(c, str(e)) for c in checks]
+        report.results += [error_result(c, str(e)) for c in checks]
+    order = {name: i for i, name in enumerate(CHECKS)}
+    report.results.sort(key=lambda r: (r.game_date or dt.date.min, order[r.check]))
     report.duration_s = time.perf_counter() - started
     return report
 
@@ -131,7 +157,7 @@ def _isolate(
                 check, _rows_by_date(wh, check_query(config, [check], window)), window
             )
         except WarehouseError as e:
-            out.append(_error(check, str(e)))
+            out.append(error_result(check, str(e)))
     return out
 
 

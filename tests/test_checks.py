@@ -1,0 +1,296 @@
+"""Each check on hand-built data with known answers, through the real DuckDB path."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import DAY, Lab, utc
+
+
+def snap(quality: float | None = 87.59, **values: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "points_avg_last_5": 24.2,
+        "points_avg_last_10": 22.0,
+        "vegas_points_line": 22.5,
+        "feature_quality_score": quality,
+    }
+    base.update(values)
+    return base
+
+
+# --- stale_predictions -------------------------------------------------------------------
+
+
+def test_stale_counts_predictions_made_before_the_latest_write(lab: Lab) -> None:
+    lab.add_store("a", created_at=utc("17:00"), written_at=utc("22:30:07"))
+    lab.add_store("b", created_at=utc("17:00"), written_at=utc("22:30:07"))
+    lab.add_store("c", created_at=utc("17:00"), written_at=None)  # never rewritten
+    early = lab.add_prediction("a", made_at=utc("19:40"))
+    lab.add_prediction("b", made_at=utc("22:30:07"))  # exactly at the write: not stale
+    lab.add_prediction("b", made_at=utc("22:40"))
+    lab.add_prediction("c", made_at=utc("19:40"))  # after created_at, updated_at NULL
+    r = lab.result("stale_predictions")
+    assert (r.status, r.affected, r.total) == ("alert", 1, 4)
+    assert r.details["max_lag_s"] == pytest.approx(2 * 3600 + 50 * 60 + 7)
+    assert [e["prediction_id"] for e in r.examples] == [early]
+    assert r.examples[0]["lag_s"] == pytest.approx(10207)
+    assert r.severity == "critical"
+
+
+def test_stale_ignores_superseded_predictions(lab: Lab) -> None:
+    lab.add_store("a", written_at=utc("22:30"))
+    lab.add_prediction("a", made_at=utc("19:00"), active=False)
+    lab.add_prediction("a", made_at=utc("23:00"))
+    r = lab.result("stale_predictions")
+    assert (r.status, r.affected, r.total) == ("ok", 0, 1)
+
+
+def test_stale_falls_back_to_created_at_when_predicted_at_is_null(lab: Lab) -> None:
+    lab.add_store("a", written_at=utc("22:30"))
+    lab.add_prediction("a", made_at=utc("21:00"), predicted_at=False)
+    assert lab.result("stale_predictions").affected == 1
+
+
+def test_stale_median_lag(lab: Lab) -> None:
+    lab.add_store("a", written_at=utc("22:00"))
+    for clock in ("21:00", "21:30", "21:50"):
+        lab.add_prediction("a", made_at=utc(clock))
+    r = lab.result("stale_predictions")
+    assert r.details["max_lag_s"] == 3600
+    assert r.details["median_lag_s"] == pytest.approx(1800, abs=1)
+
+
+# --- quality_mismatch --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("logged", "flagged"),
+    [(87.09, False), (88.09, False), (87.08, True), (88.10, True), (87.59, False)],
+)
+def test_quality_mismatch_tolerance_edges(lab: Lab, logged: float, flagged: bool) -> None:
+    lab.add_store("a", quality=87.59)
+    lab.add_prediction("a", quality=logged)
+    r = lab.result("quality_mismatch")  # tolerance 0.5: a difference of exactly 0.5 passes
+    assert r.affected == int(flagged)
+    assert r.status == ("alert" if flagged else "ok")
+
+
+def test_quality_found_only_in_json_when_the_column_is_null(lab: Lab) -> None:
+    lab.add_store("a", quality=87.59)
+    lab.add_store("b", quality=87.59)
+    lab.add_prediction("a", quality=None, snapshot=snap(65.46))
+    lab.add_prediction("b", quality=None, critical={"feature_quality_score": 87.6})
+    r = lab.result("quality_mismatch")
+    assert (r.affected, r.total, r.details["compared"]) == (1, 2, 2)
+    assert r.details["logged_quality_avg"] == 65.46
+    assert r.details["store_quality_avg"] == 87.59
+
+
+def test_quality_in_snapshot_nested_as_a_json_string(lab: Lab) -> None:
+    lab.add_store("a", quality=87.59)
+    nested = {"vegas_points_line": 22.5, "features_snapshot": json.dumps(snap(65.46))}
+    lab.add_prediction("a", quality=None, critical=nested, snapshot=None)
+    r = lab.result("quality_mismatch")
+    assert r.affected == 1
+    assert r.examples[0]["logged_quality"] == 65.46
+
+
+def test_first_non_null_location_wins(lab: Lab) -> None:
+    lab.add_store("a", quality=87.59)
+    # The column says 87.59; the (older) JSON says 65.46: the column is listed first.
+    lab.add_prediction("a", quality=87.59, snapshot=snap(65.46))
+    assert lab.result("quality_mismatch").affected == 0
+
+
+# --- feature_mismatch --------------------------------------------------------------------
+
+
+def test_feature_mismatch_one_result_per_feature(lab: Lab) -> None:
+    lab.add_store("a", values={"points_avg_last_5": 24.2, "points_avg_last_10": 22.0})
+    lab.add_prediction("a", snapshot=snap(points_avg_last_5=12.8, points_avg_last_10=22.04))
+    results = {r.feature: r for r in lab.run() if r.check == "feature_mismatch"}
+    assert set(results) == {"points_avg_last_5", "points_avg_last_10", "vegas_points_line"}
+    assert results["points_avg_last_5"].affected == 1
+    assert results["points_avg_last_5"].details["max_abs_diff"] == pytest.approx(11.4)
+    assert results["points_avg_last_5"].examples[0]["logged_value"] == 12.8
+    assert results["points_avg_last_5"].examples[0]["store_value"] == 24.2
+    assert results["points_avg_last_10"].affected == 0  # 0.04 <= abs_tolerance 0.05
+
+
+def test_feature_values_found_by_name_whatever_the_array_order(lab: Lab) -> None:
+    lab.add_store(
+        "a",
+        names=list(
+            reversed(
+                ["points_avg_last_5", "points_avg_last_10", "vegas_points_line", "team_win_pct"]
+            )
+        ),
+    )
+    lab.add_prediction("a", snapshot=snap())
+    results = [r for r in lab.run() if r.check == "feature_mismatch"]
+    assert all(r.affected == 0 for r in results)
+    assert all(r.details["compared"] == 1 for r in results)
+
+
+def test_feature_missing_from_the_store_vector_is_counted_not_compared(lab: Lab) -> None:
+    lab.add_store("a", names=["points_avg_last_10", "vegas_points_line"])
+    lab.add_prediction("a", snapshot=snap(points_avg_last_5=1.0))
+    r = lab.result("feature_mismatch", feature="points_avg_last_5")
+    assert (r.affected, r.details["missing_in_store"], r.details["compared"]) == (0, 1, 0)
+
+
+def test_feature_relative_tolerance(lab: Lab) -> None:
+    data = lab.config_data()
+    data["checks"]["feature_mismatch"] = {"abs_tolerance": 0.0, "rel_tolerance": 0.1}
+    config = lab.config(checks=data["checks"])
+    lab.add_store("a", values={"points_avg_last_5": 20.0})
+    lab.add_store("b", values={"points_avg_last_5": 20.0})
+    lab.add_prediction("a", snapshot=snap(points_avg_last_5=22.0))  # exactly 10%: passes
+    lab.add_prediction("b", snapshot=snap(points_avg_last_5=22.5))
+    r = lab.result("feature_mismatch", feature="points_avg_last_5", config=config)
+    assert r.affected == 1
+
+
+def test_feature_nested_snapshot_location(lab: Lab) -> None:
+    lab.add_store("a", values={"points_avg_last_5": 24.2})
+    nested = {
+        "vegas_points_line": 22.5,
+        "features_snapshot": json.dumps(snap(points_avg_last_5=12.8)),
+    }
+    lab.add_prediction("a", critical=nested, snapshot=None)
+    r = lab.result("feature_mismatch", feature="points_avg_last_5")
+    assert r.affected == 1
+
+
+# --- malformed JSON: counted, never fatal ------------------------------------------------
+
+
+def test_malformed_json_is_counted_and_never_fails_the_query(lab: Lab) -> None:
+    for p in "abcdef":
+        lab.add_store(p)
+    truncated = json.dumps(snap(65.46))[:30]
+    lab.add_prediction("a", quality=None, critical={"features_snapshot": truncated})
+    lab.add_prediction("b", quality=None, critical={"feature_quality_score": "n/a"})
+    lab.add_prediction("c", quality=None, critical={"feature_quality_score": None})
+    lab.add_prediction("d", quality=None, critical={"vegas_points_line": 22.5})  # absent
+    lab.add_prediction(
+        "e",
+        quality=None,
+        snapshot=snap(65.46, vegas_points_line="n/a"),
+        critical={"vegas_points_line": "n/a"},
+    )
+    lab.add_prediction("f", quality=None, critical={"features_snapshot": "null"})
+    results = lab.run()
+    missing = next(r for r in results if r.check == "missing_quality")
+    assert (missing.affected, missing.total) == (5, 6)
+    # truncated string, "n/a" and JSON null are malformed; an absent key is just missing.
+    assert missing.details["unparseable"] == 3
+    line = next(r for r in results if r.feature == "vegas_points_line")
+    assert line.details["unparseable"] == 1
+    assert all(r.status != "error" for r in results)
+
+
+def test_missing_quality_ratio_threshold(lab: Lab) -> None:
+    data = lab.config_data()
+    data["checks"]["missing_quality"] = {"max_ratio": 0.5}
+    lab.add_store("a")
+    lab.add_prediction("a", quality=None)
+    lab.add_prediction("a", quality=80.0)
+    r = lab.result("missing_quality", config=lab.config(checks=data["checks"]))
+    assert (r.affected, r.status) == (1, "ok")  # 1/2 is not above 0.5
+    lab.add_prediction("a", quality=None)
+    r = lab.result("missing_quality", config=lab.config(checks=data["checks"]))
+    assert (r.affected, r.status) == (2, "alert")
+
+
+def test_missing_quality_reports_where_quality_was_found(lab: Lab) -> None:
+    lab.add_store("a")
+    lab.add_prediction("a", quality=80.0, snapshot=snap(80.0))
+    lab.add_prediction("a", quality=None, snapshot=snap(80.0))
+    lab.add_prediction("a", quality=None)
+    found = lab.result("missing_quality").details["found_by_location"]
+    assert found["feature_quality_score"] == 1
+    assert found["features_snapshot:$.feature_quality_score"] == 2
+    assert found["critical_features:$.features_snapshot -> $.feature_quality_score"] == 0
+
+
+# --- low_quality -------------------------------------------------------------------------
+
+
+def test_low_quality_threshold(lab: Lab) -> None:
+    lab.add_store("a", quality=65.46)
+    lab.add_prediction("a", quality=65.46)
+    lab.add_prediction("a", quality=70.0)  # not below 70
+    lab.add_prediction("a", quality=None)  # unknown is missing_quality's business
+    r = lab.result("low_quality")
+    assert (r.affected, r.total, r.status) == (1, 3, "alert")
+    assert r.details["min_quality"] == 65.46
+
+
+# --- missing_features --------------------------------------------------------------------
+
+
+def test_missing_features_partial(lab: Lab) -> None:
+    lab.add_store("a")
+    lab.add_prediction("a")
+    lab.add_prediction("ghost")
+    lab.add_prediction("ghost")
+    r = lab.result("missing_features")
+    assert (r.affected, r.total, r.details["entities"]) == (2, 3, 1)
+    assert r.details["whole_date_missing"] is False
+
+
+def test_date_with_predictions_but_no_store_rows(lab: Lab) -> None:
+    lab.add_prediction("a")
+    lab.add_prediction("b")
+    results = lab.run()
+    missing = next(r for r in results if r.check == "missing_features")
+    assert (missing.affected, missing.status) == (2, "alert")
+    assert missing.details["whole_date_missing"] is True
+    stale = next(r for r in results if r.check == "stale_predictions")
+    assert stale.affected == 0  # nothing to be stale against
+
+
+def test_store_rows_outside_the_window_do_not_match(lab: Lab) -> None:
+    lab.add_store("a", day=DAY.replace(day=2))
+    lab.add_prediction("a")
+    assert lab.result("missing_features").affected == 1
+
+
+# --- shared join -------------------------------------------------------------------------
+
+
+def test_duplicate_store_rows_do_not_double_count(lab: Lab) -> None:
+    lab.add_store("a", written_at=utc("18:00"), quality=65.46)
+    lab.add_store("a", written_at=utc("22:30"), quality=87.59)  # latest write wins
+    lab.add_prediction("a", made_at=utc("23:00"), quality=87.59)
+    results = lab.run()
+    assert all(r.total == 1 for r in results)
+    assert next(r for r in results if r.check == "quality_mismatch").affected == 0
+
+
+def test_date_without_predictions_is_ok_with_zero_total(lab: Lab) -> None:
+    from monitor.window import DateWindow
+
+    lab.add_store("a")
+    lab.add_prediction("a")
+    next_day = DAY.replace(day=4)
+    results = lab.run(window=DateWindow(DAY, next_day))
+    empty = [r for r in results if r.game_date == next_day]
+    assert empty and all(r.status == "ok" and r.total == 0 for r in empty)
+
+
+def test_impact_counts_distinct_predictions(lab: Lab) -> None:
+    lab.add_store("a", created_at=utc("17:00"), written_at=utc("22:30"), quality=87.59)
+    # stale AND quality mismatch AND feature mismatch AND low quality: counted once.
+    lab.add_prediction(
+        "a", made_at=utc("19:00"), quality=65.46, snapshot=snap(65.46, points_avg_last_5=12.8)
+    )
+    lab.add_prediction("a", made_at=utc("23:00"))
+    lab.add_prediction("ghost")
+    [row] = lab.impact()
+    assert (row.total, row.stale, row.quality_mismatch, row.feature_mismatch) == (3, 1, 1, 1)
+    assert (row.low_quality, row.missing_features, row.missing_quality) == (1, 1, 0)
+    assert (row.affected, row.affected_pct) == (2, 66.7)

@@ -1,0 +1,257 @@
+"""The `featmon` command as a real process: output contracts and exit codes."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from monitor.config import parse_config
+from monitor.window import today_in
+from tests.conftest import ROOT, default_config_data
+
+RESULT_KEYS = {
+    "check",
+    "game_date",
+    "feature",
+    "status",
+    "severity",
+    "total",
+    "affected",
+    "affected_ratio",
+    "message",
+    "details",
+    "examples",
+}
+
+
+def featmon(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("demo")
+    shutil.copy(ROOT / "config.yaml", folder / "config.yaml")
+    proc = featmon("demo", "--no-check", cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    assert (folder / ".featmon" / "demo.duckdb").exists()
+    return folder
+
+
+@pytest.fixture(scope="module")
+def today() -> dt.date:
+    return today_in(parse_config(default_config_data()))
+
+
+def check_json(folder: Path, *args: str) -> tuple[int, dict[str, Any], str]:
+    proc = featmon("check", "--format", "json", *args, cwd=folder)
+    return proc.returncode, json.loads(proc.stdout), proc.stderr
+
+
+def find(
+    results: list[dict[str, Any]], check: str, day: dt.date, feature: str | None = None
+) -> dict[str, Any]:
+    [r] = [
+        r
+        for r in results
+        if r["check"] == check and r["game_date"] == day.isoformat() and r["feature"] == feature
+    ]
+    return r
+
+
+def test_check_json_follows_the_contract_on_the_demo(demo_dir: Path, today: dt.date) -> None:
+    code, doc, stderr = check_json(demo_dir)
+    assert code == 0, stderr
+    assert set(doc) == {"window", "status", "results"}
+    assert doc["window"] == {
+        "from": (today - dt.timedelta(days=1)).isoformat(),
+        "to": (today + dt.timedelta(days=1)).isoformat(),
+    }
+    assert doc["status"] == "alert"
+    assert all(set(r) == RESULT_KEYS for r in doc["results"])
+    cache = find(doc["results"], "quality_mismatch", today)
+    assert (cache["status"], cache["severity"], cache["total"], cache["affected"]) == (
+        "alert",
+        "critical",
+        147,
+        102,
+    )
+    assert cache["affected_ratio"] == 0.6939
+    assert cache["details"]["logged_quality_avg"] == 65.46
+    assert cache["details"]["store_quality_avg"] == 87.59
+    assert 0 < len(cache["examples"]) <= 5
+    example = cache["examples"][0]
+    assert {
+        "prediction_id",
+        "player_lookup",
+        "made_at",
+        "written_at",
+        "logged_quality",
+        "store_quality",
+    } <= set(example)
+    assert example["made_at"].endswith("Z")
+    # Feb 3 shape: nothing is stale by timestamps.
+    assert find(doc["results"], "stale_predictions", today)["affected"] == 0
+    rewrite = find(doc["results"], "stale_predictions", today - dt.timedelta(days=1))
+    assert (rewrite["affected"], rewrite["total"]) == (97, 97)
+    assert rewrite["details"]["max_lag_s"] == 2 * 3600 + 50 * 60 + 7
+    missing = find(doc["results"], "missing_quality", today - dt.timedelta(days=1))
+    assert (missing["affected"], missing["details"]["unparseable"]) == (3, 3)
+    upcoming = find(doc["results"], "missing_features", today + dt.timedelta(days=1))
+    assert (upcoming["affected"], upcoming["details"]["entities"]) == (4, 2)
+    line = find(doc["results"], "feature_mismatch", today, "vegas_points_line")
+    assert (line["status"], line["details"]["unparseable"]) == ("ok", 2)
+    # Alerts go to stderr in JSON mode, stdout stays pure JSON.
+    assert "ALERT    critical quality_mismatch" in stderr
+
+
+def test_fail_on_alert_exit_codes(demo_dir: Path, today: dt.date) -> None:
+    proc = featmon("check", "--fail-on-alert", cwd=demo_dir)
+    assert proc.returncode == 1
+    clean = (today - dt.timedelta(days=2)).isoformat()
+    proc = featmon("check", "--fail-on-alert", "--date", clean, cwd=demo_dir)
+    assert proc.returncode == 0, proc.stdout
+    assert "status=ok alerts=0 errors=0 queries=1" in proc.stdout
+
+
+def test_only_and_date_range(demo_dir: Path, today: dt.date) -> None:
+    start, end = today - dt.timedelta(days=2), today
+    code, doc, _ = check_json(
+        demo_dir,
+        "--only",
+        "stale_predictions",
+        "--only",
+        "missing_features",
+        "--from",
+        start.isoformat(),
+        "--to",
+        end.isoformat(),
+    )
+    assert code == 0
+    assert {r["check"] for r in doc["results"]} == {"stale_predictions", "missing_features"}
+    assert {r["game_date"] for r in doc["results"]} == {
+        (start + dt.timedelta(days=i)).isoformat() for i in range(3)
+    }
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--date", "2026-02-03", "--from", "2026-02-01", "--to", "2026-02-03"],
+        ["--from", "2026-02-03"],
+        ["--only", "no_such_check"],
+        ["--date", "yesterday"],
+    ],
+)
+def test_usage_errors_exit_2(demo_dir: Path, args: list[str]) -> None:
+    proc = featmon("check", *args, cwd=demo_dir)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_impact_json_and_csv(demo_dir: Path, today: dt.date) -> None:
+    start, end = (
+        (today - dt.timedelta(days=2)).isoformat(),
+        (today + dt.timedelta(days=1)).isoformat(),
+    )
+    proc = featmon("impact", "--from", start, "--to", end, "--format", "json", cwd=demo_dir)
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["game_date"]: r for r in json.loads(proc.stdout)["rows"]}
+    assert list(rows) == [(today + dt.timedelta(days=i)).isoformat() for i in range(-2, 2)]
+    feb3 = rows[today.isoformat()]
+    assert feb3 == {
+        "game_date": today.isoformat(),
+        "total": 147,
+        "missing_quality": 0,
+        "low_quality": 102,
+        "stale": 0,
+        "quality_mismatch": 102,
+        "feature_mismatch": 102,
+        "missing_features": 0,
+        "affected": 102,
+        "affected_pct": 69.4,
+    }
+    assert rows[start]["affected"] == 0
+    proc = featmon("impact", "--from", start, "--to", end, "--format", "csv", cwd=demo_dir)
+    parsed = list(csv.DictReader(io.StringIO(proc.stdout)))
+    assert [r["affected_pct"] for r in parsed] == [str(rows[d]["affected_pct"]) for d in rows]
+
+
+def test_missing_warehouse_is_an_error_not_a_green_run(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
+    code, doc, stderr = check_json(tmp_path)
+    assert code == 3
+    assert doc["status"] == "error"
+    assert {r["status"] for r in doc["results"]} == {"error"}
+    assert len(doc["results"]) == 6
+    assert "run `featmon demo`" in doc["results"][0]["message"]
+    assert "ERROR" in stderr
+
+
+def test_a_broken_check_errors_alone_and_the_others_still_run(
+    demo_dir: Path, today: dt.date
+) -> None:
+    data = default_config_data()
+    data["predictions"]["features"]["points_avg_last_5"][0]["json_column"] = "renamed_snapshot"
+    (demo_dir / "broken.yaml").write_text(yaml.safe_dump(data))
+    code, doc, _ = check_json(demo_dir, "-c", "broken.yaml")
+    assert code == 3
+    errors = [r for r in doc["results"] if r["status"] == "error"]
+    assert [r["check"] for r in errors] == ["feature_mismatch"]
+    assert "renamed_snapshot" in errors[0]["message"]
+    assert find(doc["results"], "quality_mismatch", today)["affected"] == 102
+
+
+def test_sql_prints_a_pasteable_bigquery_script(demo_dir: Path) -> None:
+    proc = featmon("sql", "quality_mismatch", "--date", "2026-02-03", cwd=demo_dir)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "DECLARE fm_date_from DATE DEFAULT DATE '2026-02-03';" in out
+    assert "DECLARE fm_quality_tolerance FLOAT64 DEFAULT 0.5;" in out
+    assert "`nba_predictions.player_prop_predictions`" in out
+    assert "@" not in out.split("WITH", 1)[1]
+    assert "BETWEEN fm_date_from AND fm_date_to" in out
+
+
+def test_sql_native_runs_on_duckdb(demo_dir: Path, today: dt.date) -> None:
+    import duckdb
+
+    day = (today - dt.timedelta(days=1)).isoformat()
+    proc = featmon("sql", "stale_predictions", "--native", "--date", day, cwd=demo_dir)
+    assert proc.returncode == 0, proc.stderr
+    params = json.loads(proc.stderr)
+    con = duckdb.connect(str(demo_dir / ".featmon" / "demo.duckdb"), read_only=True)
+    try:
+        cur = con.execute(proc.stdout.rstrip().rstrip(";"), params)
+        names = [d[0] for d in cur.description]
+        [row] = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    finally:
+        con.close()
+    assert (row["total"], row["stale_predictions__flagged"]) == (97, 97)
+
+
+def test_demo_shows_the_incident(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
+    proc = featmon("demo", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "ALERT    critical quality_mismatch" in out
+    assert "ALERT    critical stale_predictions" in out
+    assert "69.4" in out  # the impact table's Feb 3 row
+    assert "status=alert" in out

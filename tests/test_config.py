@@ -1,0 +1,235 @@
+"""Config loading: every problem names its field, exits 2, and never shows a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from monitor.config import ConfigError, load_config, parse_config
+from tests.conftest import ROOT, default_config_data
+
+
+def problems(data: Any, env: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as e:
+        parse_config(data, env=env or {})
+    return e.value.problems
+
+
+def with_(path: str, value: Any) -> dict[str, Any]:
+    data = default_config_data()
+    node = data
+    keys = path.split(".")
+    for key in keys[:-1]:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    last = keys[-1]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return data
+
+
+def test_the_shipped_config_is_valid() -> None:
+    config = parse_config(default_config_data())
+    assert list(config.enabled_checks()) == [
+        "stale_predictions",
+        "quality_mismatch",
+        "feature_mismatch",
+        "missing_quality",
+        "low_quality",
+        "missing_features",
+    ]
+    assert config.predictions.quality[3].path == ["$.features_snapshot", "$.feature_quality_score"]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        ("colour", "red", "colour: Extra inputs are not permitted"),
+        (
+            "checks.stale_predictions.severity",
+            "loud",
+            "checks.stale_predictions.severity: Input should be",
+        ),
+        (
+            "checks.quality_mismatch.tolerance",
+            -1,
+            "checks.quality_mismatch.tolerance: Input should be greater than or equal to 0",
+        ),
+        ("checks.no_such_check", {}, "checks.no_such_check: Extra inputs are not permitted"),
+        ("feature_store.table", "x; DROP TABLE y", "feature_store.table: "),
+        (
+            "predictions.id_column",
+            "id-col",
+            "predictions.id_column: 'id-col' is not a plain identifier",
+        ),
+        (
+            "predictions.quality.1.path",
+            "features_snapshot",
+            "predictions.quality[1].path[0]: 'features_snapshot' is not a supported JSONPath",
+        ),
+        (
+            "predictions.quality.0",
+            {"column": "q", "json_column": "c", "path": "$.q"},
+            "predictions.quality[0]: give exactly one of `column` or `json_column`",
+        ),
+        (
+            "predictions.quality.0",
+            {"json_column": "c"},
+            "predictions.quality[0]: `json_column` needs a `path`",
+        ),
+        (
+            "predictions.where",
+            "prediction_id IN (SELECT id FROM other)",
+            "predictions.where: must be a scalar expression over columns",
+        ),
+        (
+            "predictions.where",
+            "is_active; DROP TABLE x",
+            "predictions.where: must be a single expression",
+        ),
+        (
+            "predictions.where",
+            "COUNT(*) > 1",
+            "predictions.where: must be a scalar expression over columns",
+        ),
+        ("predictions.made_at", "p.predicted_at", "predictions.made_at: use bare column names"),
+        ("predictions.made_at", "COALESCE(predicted_at,", "predictions.made_at: not valid SQL"),
+        (
+            "feature_store.written_at",
+            "@now",
+            "feature_store.written_at: must be a scalar expression over columns, found a parameter",
+        ),
+        ("timezone", "Mars/Olympus", "timezone: unknown time zone 'Mars/Olympus'"),
+        (
+            "window",
+            {"from": "2026-02-05", "to": "2026-02-01"},
+            "window: `from` (2026-02-05) is after `to`",
+        ),
+        ("window", {"from": "2026-02-05"}, "window: give both `from` and `to`"),
+        (
+            "predictions.keys",
+            ["player_lookup"],
+            "predictions.keys: must pair one-to-one with feature_store.keys",
+        ),
+        ("predictions.features", {}, "checks.feature_mismatch: needs predictions.features"),
+    ],
+)
+def test_each_problem_names_its_field(path: str, value: Any, expected: str) -> None:
+    found = problems(with_(path, value))
+    assert any(p.startswith(expected) for p in found), found
+
+
+def test_several_problems_are_all_reported() -> None:
+    data = with_("colour", "red")
+    data["predictions"]["id_column"] = "1bad"
+    found = problems(data)
+    assert len(found) == 2
+    assert {p.split(":")[0] for p in found} == {"colour", "predictions.id_column"}
+
+
+def test_listed_check_without_settings_is_enabled() -> None:
+    data = default_config_data()
+    data["checks"] = {"stale_predictions": None, "missing_features": {"enabled": False}}
+    assert list(parse_config(data).enabled_checks()) == ["stale_predictions"]
+
+
+def test_interpolation_with_default_and_env() -> None:
+    data = with_("warehouse", {"backend": "duckdb", "path": "${WH_PATH:-fallback.duckdb}"})
+    assert parse_config(data, env={}).warehouse.path == "fallback.duckdb"
+    assert parse_config(data, env={"WH_PATH": "x.duckdb"}).warehouse.path == "x.duckdb"
+    data = with_("warehouse", {"backend": "duckdb", "path": "${WH_PATH}"})
+    assert problems(data) == ["warehouse.path: environment variable WH_PATH is not set"]
+
+
+def test_dollar_dollar_is_a_literal_dollar_and_json_paths_are_untouched() -> None:
+    data = with_("warehouse", {"backend": "duckdb", "path": "a$$b.duckdb"})
+    config = parse_config(data, env={})
+    assert config.warehouse.path == "a$b.duckdb"
+    assert config.predictions.quality[1].path == ["$.feature_quality_score"]
+
+
+def test_file_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def write(name: str, tz: str) -> Path:
+        data = default_config_data()
+        data["timezone"] = tz
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(data))
+        return path
+
+    write("config.yaml", "UTC")
+    env_file = write("env.yaml", "Europe/Paris")
+    explicit = write("explicit.yaml", "Asia/Tokyo")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FEATMON_CONFIG", raising=False)
+    assert load_config()[0].timezone == "UTC"
+    monkeypatch.setenv("FEATMON_CONFIG", str(env_file))
+    assert load_config()[0].timezone == "Europe/Paris"
+    assert load_config(str(explicit))[0].timezone == "Asia/Tokyo"
+
+
+def test_relative_warehouse_path_is_resolved_from_the_config_folder(tmp_path: Path) -> None:
+    path = tmp_path / "conf" / "c.yaml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump(default_config_data()))
+    config, _ = load_config(str(path))
+    assert config.warehouse_path() == path.parent / ".featmon" / "demo.duckdb"
+
+
+def test_yaml_syntax_error_points_at_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("warehouse:\n  backend: duckdb\n  path: [unclosed\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(str(path))
+    assert e.value.problems[0].startswith(f"{path}:")
+    assert "invalid YAML" in e.value.problems[0]
+
+
+def run_cli(
+    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_bad_config_exits_2_with_one_line_per_problem_and_no_traceback(tmp_path: Path) -> None:
+    data = default_config_data()
+    data["predictions"]["quality"][1]["path"] = "nope"
+    data["checks"]["low_quality"]["threshold"] = "high"
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(data))
+    for command in ("check", "validate", "impact"):
+        proc = run_cli(command, "-c", str(path))
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert lines == [
+            "featmon: config error: predictions.quality[1].path[0]: 'nope' is not a supported "
+            "JSONPath (use $.key, $.key.sub or $.key[0])",
+            "featmon: config error: checks.low_quality.threshold: Input should be a valid number, "
+            "unable to parse string as a number",
+        ]
+        assert proc.stdout == ""
+
+
+def test_missing_config_file_exits_2(tmp_path: Path) -> None:
+    proc = run_cli("validate", "-c", str(tmp_path / "nope.yaml"))
+    assert proc.returncode == 2
+    assert "config file not found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_validate_ok() -> None:
+    proc = run_cli("validate", "-c", str(ROOT / "config.yaml"))
+    assert proc.returncode == 0, proc.stderr
+    assert "ok" in proc.stdout and "stale_predictions" in proc.stdout

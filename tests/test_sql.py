@@ -1,0 +1,136 @@
+"""The generated SQL itself: partition filters, one scan per table, values as parameters."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from checks.registry import CHECKS
+from checks.sql import Query
+from monitor.config import Config, parse_config
+from monitor.cycle import build_checks, check_query, impact_query
+from monitor.warehouse.duckdb import to_duckdb
+from monitor.window import DateWindow
+from tests.conftest import default_config_data
+
+WINDOW = DateWindow(dt.date(2026, 2, 2), dt.date(2026, 2, 3))
+
+
+def config(**overrides: object) -> Config:
+    data = default_config_data()
+    data.update(overrides)
+    return parse_config(data)
+
+
+def all_queries(cfg: Config) -> list[Query]:
+    queries = [check_query(cfg, build_checks(cfg), WINDOW), impact_query(cfg, WINDOW)[0]]
+    queries += [check_query(cfg, build_checks(cfg, [name]), WINDOW) for name in CHECKS]
+    return queries
+
+
+def base_tables(tree: exp.Expression, cfg: Config) -> list[exp.Table]:
+    names = {cfg.feature_store.table, cfg.predictions.table}
+    found = []
+    for table in tree.find_all(exp.Table):
+        path = ".".join(p.name for p in table.parts)
+        if path in names:
+            found.append(table)
+    return found
+
+
+def assert_partition_filtered(table: exp.Table, date_column: str) -> None:
+    select = table.find_ancestor(exp.Select)
+    assert select is not None
+    where = select.args.get("where")
+    assert where is not None, f"no WHERE on {table.sql('bigquery')}"
+    betweens = [
+        b
+        for b in where.find_all(exp.Between)
+        if isinstance(b.this, exp.Column) and b.this.name == date_column
+    ]
+    assert betweens, f"no partition filter on {date_column} for {table.sql('bigquery')}"
+    b = betweens[0]
+    bounds = {b.args["low"].name, b.args["high"].name}
+    assert bounds == {"date_from", "date_to"}
+    assert all(isinstance(b.args[k], exp.Parameter) for k in ("low", "high"))
+
+
+@pytest.mark.parametrize("where", ["is_active", None])
+def test_every_query_filters_both_tables_on_their_partition_and_scans_each_once(
+    where: str | None,
+) -> None:
+    data = default_config_data()
+    data["predictions"]["where"] = where
+    cfg = parse_config(data)
+    for query in all_queries(cfg):
+        tree = sqlglot.parse_one(query.sql, read="bigquery")
+        tables = base_tables(tree, cfg)
+        paths = sorted(".".join(p.name for p in t.parts) for t in tables)
+        assert paths == sorted([cfg.feature_store.table, cfg.predictions.table]), query.description
+        for table in tables:
+            is_store = ".".join(p.name for p in table.parts) == cfg.feature_store.table
+            column = cfg.feature_store.date_column if is_store else cfg.predictions.date_column
+            assert_partition_filtered(table, column)
+
+
+def test_custom_partition_columns_are_used() -> None:
+    data = default_config_data()
+    data["feature_store"]["date_column"] = "feature_date"
+    data["predictions"]["date_column"] = "prediction_date"
+    cfg = parse_config(data)
+    tree = sqlglot.parse_one(check_query(cfg, build_checks(cfg), WINDOW).sql, read="bigquery")
+    for table in base_tables(tree, cfg):
+        is_store = ".".join(p.name for p in table.parts) == cfg.feature_store.table
+        assert_partition_filtered(table, "feature_date" if is_store else "prediction_date")
+
+
+def test_values_travel_as_parameters_not_literals() -> None:
+    cfg = config()
+    query = check_query(cfg, build_checks(cfg), WINDOW)
+    tree = sqlglot.parse_one(query.sql, read="bigquery")
+    # No string literal at all: JSON paths (validated at load) parse as paths, not strings.
+    strings = [lit.this for lit in tree.find_all(exp.Literal) if lit.is_string]
+    assert strings == []
+    assert any(True for _ in tree.find_all(exp.JSONPath))
+    params = {p.name: p for p in query.params}
+    assert params["date_from"].value == WINDOW.start and params["date_from"].type == "DATE"
+    assert params["quality_tolerance"].value == 0.5
+    assert params["quality_threshold"].value == 70.0
+    assert params["feature_points_avg_last_5"].value == "points_avg_last_5"
+    referenced = {p.name for p in tree.find_all(exp.Parameter)}
+    assert referenced == set(params)
+
+
+def test_one_query_carries_every_enabled_check() -> None:
+    cfg = config()
+    sql = check_query(cfg, build_checks(cfg), WINDOW).sql
+    for name in CHECKS:
+        assert f"{name}__flagged" in sql
+
+
+def test_disabled_checks_are_not_in_the_query() -> None:
+    data = default_config_data()
+    data["checks"]["feature_mismatch"]["enabled"] = False
+    del data["checks"]["low_quality"]
+    cfg = parse_config(data)
+    sql = check_query(cfg, build_checks(cfg), WINDOW).sql
+    assert "feature_mismatch__" not in sql and "low_quality__" not in sql
+    # without feature_mismatch the per-feature array lookups are not computed at all
+    assert "GENERATE_ARRAY" not in sql
+
+
+def test_duckdb_rewrite_makes_nested_json_parsing_safe() -> None:
+    native = to_duckdb("SELECT SAFE.PARSE_JSON(JSON_VALUE(c, '$.s')) FROM t")
+    assert "TRY_CAST" in native.upper() and "SAFE." not in native.upper()
+
+
+def test_examples_can_be_turned_off() -> None:
+    data = default_config_data()
+    data["max_examples"] = 0
+    cfg = parse_config(data)
+    sql = check_query(cfg, build_checks(cfg), WINDOW).sql
+    assert "ROW_NUMBER() OVER (PARTITION BY game_date" not in sql
+    assert "ARRAY_AGG" not in sql
