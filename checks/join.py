@@ -65,22 +65,28 @@ def location_sql(loc: Location) -> tuple[str, str]:
 
 
 def _first_number(
-    prefix: str, locations: Sequence[Location]
+    prefix: str, value_alias: str, locations: Sequence[Location]
 ) -> tuple[list[tuple[str, str]], str, str]:
-    """Columns for each candidate location, plus the COALESCE over them (first non-null
-    wins) and the "no number, and some location was malformed" flag."""
+    """Per-location columns (value and "malformed" flag), the first non-null value, and
+    the "no number, and some location was malformed" flag (over `value_alias`).
+
+    The first value is a COALESCE over the locations' own expressions rather than over
+    the per-location columns: engines evaluate COALESCE lazily, so a row whose first
+    location has the number never parses the others. The per-location columns are only
+    computed when a check reads them (unused CTE columns are pruned).
+    """
     columns: list[tuple[str, str]] = []
     values: list[str] = []
     bads: list[str] = []
     for i, loc in enumerate(locations):
         value, bad = location_sql(loc)
         columns += [(f"{prefix}_loc{i}", value), (f"{prefix}_loc{i}_bad", bad)]
-        values.append(f"{prefix}_loc{i}")
+        values.append(value)
         bads.append(f"{prefix}_loc{i}_bad")
     if not values:
         return columns, "CAST(NULL AS FLOAT64)", "FALSE"
     first = values[0] if len(values) == 1 else f"COALESCE({', '.join(values)})"
-    return columns, first, f"({first} IS NULL AND ({' OR '.join(bads)}))"
+    return columns, first, f"({value_alias} IS NULL AND ({' OR '.join(bads)}))"
 
 
 def _store_feature(store: FeatureStoreTable, params: Params, name: str) -> str:
@@ -111,8 +117,13 @@ def build_query(
     date_to: dt.date,
     *,
     examples: int = 5,
+    details: bool = True,
 ) -> Query:
-    """One statement answering every given check (and the impact columns) per game date."""
+    """One statement answering every given check (and the impact columns) per game date.
+
+    `details=False` keeps only the per-check counts (what `featmon impact` needs), so a
+    season-long query computes nothing it does not return.
+    """
     store, preds = tables.store, tables.predictions
     params = Params()
     p_from = params.date("date_from", date_from)
@@ -144,13 +155,13 @@ def build_query(
     ]
     pred_cols += [(f"key_{i}", ident(k)) for i, k in enumerate(preds.keys)]
     pred_cols.append(("made_at", f"({preds.made_at})"))
-    loc_cols, q_value, q_bad = _first_number("quality", preds.quality)
-    pred_cols += loc_cols
-    logged = [("logged_quality", q_value), ("quality_unparseable", q_bad)]
+    loc_cols, q_value, q_bad = _first_number("quality", "logged_quality", preds.quality)
+    pred_cols += [*loc_cols, ("logged_quality", q_value)]
+    logged = [("quality_unparseable", q_bad)]
     for i, name in enumerate(features):
-        loc_cols, f_value, f_bad = _first_number(f"f{i}", preds.features[name])
-        pred_cols += loc_cols
-        logged += [(f"f{i}_logged", f_value), (f"f{i}_unparseable", f_bad)]
+        loc_cols, f_value, f_bad = _first_number(f"f{i}", f"f{i}_logged", preds.features[name])
+        pred_cols += [*loc_cols, (f"f{i}_logged", f_value)]
+        logged.append((f"f{i}_unparseable", f_bad))
     where = f"{ident(preds.date_column)} BETWEEN {p_from} AND {p_to}"
     if preds.where:
         where += f" AND ({preds.where})"
@@ -168,13 +179,14 @@ def build_query(
     aggregates: list[tuple[str, str]] = [("total", "COUNT(*)")]
     for c, f in fragments:
         aggregates.append((c.col("flagged"), f"COUNTIF({c.col('flag')})"))
-        aggregates += f.aggregates
+        if details:
+            aggregates += f.aggregates
     if checks:
         any_flag = " OR ".join(c.col("flag") for c in checks)
         aggregates.append((IMPACT_AFFECTED, f"COUNTIF({any_flag})"))
 
     rank_cols: list[tuple[str, str]] = []
-    if examples > 0:
+    if examples > 0 and details:
         p_examples = params.int("max_examples", examples)
         key_fields = [
             (name, f"key_{i}") for i, name in enumerate(preds.keys) if name != preds.date_column

@@ -179,7 +179,9 @@ def impact_checks(config: Config) -> list[Check]:
 
 def impact_query(config: Config, window: DateWindow) -> tuple[Query, set[str]]:
     checks = impact_checks(config)
-    query = build_query(tables_of(config), checks, window.start, window.end, examples=0)
+    query = build_query(
+        tables_of(config), checks, window.start, window.end, examples=0, details=False
+    )
     return query, {c.name for c in checks}
 
 

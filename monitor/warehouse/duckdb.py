@@ -7,6 +7,7 @@ transpiles into something DuckDB cannot run, each kept to the narrowest AST shap
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -22,10 +23,31 @@ from monitor.warehouse.base import QueryError, Warehouse, WarehouseUnavailable
 FETCH_BATCH = 1000
 
 
+# The store-side lookup checks/join.py writes for "position of a name in an array"
+# (BigQuery has no ARRAY_POSITION): a correlated subquery DuckDB would decorrelate into
+# a join per feature. DuckDB has the function itself.
+_POSITION_OF = re.compile(
+    r"^\(SELECT MIN\(i\) FROM UNNEST\(GENERATE_ARRAY\(1, ARRAY_LENGTH\((?P<names>[^()]+)\)\)\) "
+    r"AS i WHERE (?P=names)\[ORDINAL\(i\)\] = @(?P<param>\w+)\)$"
+)
+
+
 def _rewrite_for_duckdb(node: exp.Expression) -> exp.Expression:
     # SAFE.PARSE_JSON(s) -> TRY_CAST(s AS JSON): NULL for malformed JSON, as in BigQuery.
     if isinstance(node, exp.SafeFunc) and isinstance(node.this, exp.ParseJSON):
         return exp.TryCast(this=node.this.this, to=exp.DataType.build("JSON"))
+    # BigQuery evaluates a CTE where it is referenced; DuckDB may materialize it whole,
+    # holding every row of the window in memory. Each CTE is referenced once: inline it.
+    if isinstance(node, exp.CTE):
+        node.set("materialized", False)
+    if isinstance(node, exp.Subquery):
+        m = _POSITION_OF.match(node.sql(dialect="bigquery"))
+        if m:
+            names = sqlglot.parse_one(m["names"], read="bigquery")
+            return exp.Anonymous(
+                this="list_position",
+                expressions=[names, exp.Parameter(this=exp.var(m["param"]))],
+            )
     return node
 
 
