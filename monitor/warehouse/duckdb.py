@@ -51,10 +51,65 @@ def _rewrite_for_duckdb(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def _batch_json_reads(tree: exp.Expression) -> None:
+    """Read every path a table scan needs from one JSON column in one call per kind.
+
+    BigQuery stores JSON parsed; DuckDB stores it as text and re-parses the whole document
+    for each path read from it, which made the logged-value lookups most of a season's
+    query time. The list forms parse once: `json_extract_string` for JSON_VALUE reads
+    (scalar text; JSON null is NULL), `json_extract` for JSON_QUERY reads (JSON, `null`
+    kept, so "present but not a number" is still seen). A list no surviving column uses
+    is pruned by DuckDB. One leniency: for an object or array JSON_VALUE returns NULL
+    in BigQuery and its JSON text here, which only matters where that text is parsed again.
+    """
+    for select in list(tree.find_all(exp.Select)):
+        source = select.args.get("from_")
+        if source is None or not isinstance(source.this, exp.Table):
+            continue
+        reads: dict[str, list[Any]] = {}
+        for node in select.find_all(exp.JSONExtract, exp.JSONExtractScalar):
+            column = node.this
+            if node.find_ancestor(exp.Select) is not select:
+                continue
+            if isinstance(column, exp.Column) and not column.table:
+                reads.setdefault(column.name, []).append(node)
+        extra: list[Any] = []
+        for column_name, nodes in reads.items():
+            if len({_path(n) for n in nodes}) < 2:
+                continue
+            for kind, function in (("text", "json_extract_string"), ("json", "json_extract")):
+                mine = [n for n in nodes if (kind == "text") == _is_value_read(n)]
+                paths = list(dict.fromkeys(_path(n) for n in mine))
+                if not paths:
+                    continue
+                alias = f"__fm_{column_name}_{kind}"
+                extra.append(
+                    sqlglot.parse_one(
+                        f'{function}("{column_name}", [{", ".join(paths)}]) AS {alias}',
+                        read="duckdb",
+                    )
+                )
+                for n in mine:
+                    element = f"{alias}[{paths.index(_path(n)) + 1}]"
+                    n.replace(sqlglot.parse_one(element, read="duckdb"))
+        if extra:
+            inner = exp.select("*", *extra).from_(source.this.copy())
+            source.set("this", inner.subquery("__fm_source"))
+
+
+def _path(node: Any) -> str:
+    return str(node.expression.sql(dialect="bigquery"))
+
+
+def _is_value_read(node: exp.Expression) -> bool:
+    return isinstance(node, exp.JSONExtractScalar)
+
+
 @lru_cache(maxsize=64)
 def to_duckdb(sql: str) -> str:
-    tree = sqlglot.parse_one(sql, read="bigquery")
-    return tree.transform(_rewrite_for_duckdb).sql(dialect="duckdb")
+    tree = sqlglot.parse_one(sql, read="bigquery").transform(_rewrite_for_duckdb)
+    _batch_json_reads(tree)
+    return str(tree.sql(dialect="duckdb"))
 
 
 class DuckDBWarehouse(Warehouse):
