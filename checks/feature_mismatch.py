@@ -85,14 +85,12 @@ class FeatureMismatch(Check):
             }
             if affected:
                 message = (
-                    f"{feature}: {affected} of {total} predictions ({pct(affected, total)}) "
+                    f"{affected} of {total} predictions ({pct(affected, total)}) "
                     "logged a value that differs from the store "
                     f"(max diff {details['max_abs_diff']})"
                 )
             else:
-                message = (
-                    f"{feature}: logged values match the store ({details['compared']} compared)"
-                )
+                message = f"logged values match the store ({details['compared']} compared)"
             if details["unparseable"]:
                 message += f"; {details['unparseable']} logged values unparseable"
             out.append(

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from checks.base import CheckResult
@@ -96,12 +97,12 @@ def report_table(report: RunReport) -> Table:
         name = r.check + (f"[{r.feature}]" if r.feature else "")
         table.add_row(
             r.game_date.isoformat() if r.game_date else "-",
-            name,
+            escape(name),
             f"[{STATUS_STYLE[r.status]}]{r.status}[/]",
             str(r.affected) if r.status != "error" else "-",
             str(r.total) if r.status != "error" else "-",
             f"{100 * r.affected_ratio:.1f}%" if r.total else "-",
-            r.message,
+            escape(r.message),
         )
     return table
 
