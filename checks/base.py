@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from checks.sql import Params
 
@@ -63,14 +63,25 @@ class JoinColumns:
 
 
 @dataclass(frozen=True)
+class Reported:
+    """A per-prediction boolean a check reports on (one result each): the builder counts it
+    (`<flag>_count`) and collects its worst examples (`<flag>_examples`, by `order`)."""
+
+    flag: str
+    order: str
+    extra: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Fragment:
     """SQL a check adds: `columns` are computed per prediction (over the join's columns),
-    `aggregates` per game date (over those and the join's). Each item is (alias, sql)."""
+    `aggregates` per game date (over those and the join's). Each item is (alias, sql).
+    `columns` always include the check's own `flag` (any problem), which the impact
+    table counts."""
 
     columns: list[tuple[str, str]]
     aggregates: list[tuple[str, str]]
-    # Per example-ranked flag: (flag column, ORDER BY sql, extra example fields).
-    examples: list[tuple[str, str, list[tuple[str, str]]]] = field(default_factory=list)
+    reported: list[Reported]
 
 
 class Check(ABC):
@@ -80,6 +91,7 @@ class Check(ABC):
     settings_model: ClassVar[type[CheckSettings]] = CheckSettings
     uses_features: ClassVar[bool] = False
     uses_quality: ClassVar[bool] = False
+    uses_store_quality: ClassVar[bool] = False
     # One sentence on-call reads next to the numbers.
     meaning: ClassVar[str] = ""
 
@@ -99,20 +111,28 @@ class Check(ABC):
     def results(self, row: Mapping[str, Any], game_date: dt.date) -> list[CheckResult]:
         """Turn one game date's aggregate row into this check's results."""
 
+    def count(self, row: Mapping[str, Any], name: str) -> int:
+        """An integer aggregate this check added (NULL counts as 0)."""
+        return int(row[self.col(name)] or 0)
+
+    def affected(self, row: Mapping[str, Any], flag: str = "flag") -> int:
+        return self.count(row, f"{flag}_count")
+
     def result(
         self,
         row: Mapping[str, Any],
         game_date: dt.date,
         *,
-        affected: int,
         alert: bool,
         message: str,
         details: dict[str, Any],
-        examples_column: str | None = None,
+        flag: str = "flag",
         feature: str | None = None,
     ) -> CheckResult:
+        """The result for the predictions marked by `flag`, with its ranked examples."""
         total = int(row["total"] or 0)
-        examples = list(row.get(examples_column) or []) if examples_column else []
+        affected = self.affected(row, flag)
+        examples = list(row.get(self.col(flag) + "_examples") or [])
         return CheckResult(
             check=self.name,
             game_date=game_date,
@@ -131,5 +151,9 @@ def pct(part: int, whole: int) -> str:
     return f"{100.0 * part / whole:.1f}%" if whole else "0.0%"
 
 
-def non_negative() -> Any:
-    return Field(default=0.0, ge=0)
+def over_ratio(part: int, whole: int, max_ratio: float) -> bool:
+    return whole > 0 and part / whole > max_ratio
+
+
+def rounded(value: Any, digits: int = 2) -> float | None:
+    return None if value is None else round(float(value), digits)

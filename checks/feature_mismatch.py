@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field
 
-from checks.base import Check, CheckResult, CheckSettings, Fragment, pct
+from checks.base import Check, CheckResult, CheckSettings, Fragment, Reported, pct, rounded
 from checks.quality_mismatch import EPSILON
 from checks.sql import Params
 
@@ -37,21 +37,14 @@ class FeatureMismatch(Check):
         rel_tol = params.float("feature_rel_tolerance", self.settings.rel_tolerance)
         columns: list[tuple[str, str]] = []
         aggregates: list[tuple[str, str]] = []
-        examples = []
-        flags = []
+        reported = []
         for i, _ in enumerate(self.cols.features):
             logged, store = f"f{i}_logged", f"f{i}_store"
             diff = f"ABS({logged} - {store})"
             flag = self.col(f"f{i}_flag")
-            flags.append(flag)
-            columns.append(
-                (
-                    flag,
-                    f"COALESCE({diff} > {abs_tol} + {rel_tol} * ABS({store}) + {EPSILON}, FALSE)",
-                )
-            )
+            limit = f"{abs_tol} + {rel_tol} * ABS({store}) + {EPSILON}"
+            columns.append((flag, f"COALESCE({diff} > {limit}, FALSE)"))
             aggregates += [
-                (self.col(f"f{i}_flagged"), f"COUNTIF({flag})"),
                 (
                     self.col(f"f{i}_compared"),
                     f"COUNTIF({logged} IS NOT NULL AND {store} IS NOT NULL)",
@@ -61,33 +54,32 @@ class FeatureMismatch(Check):
                 (self.col(f"f{i}_unparseable"), f"COUNTIF(f{i}_unparseable)"),
                 (self.col(f"f{i}_max_abs_diff"), f"MAX({diff})"),
             ]
-            examples.append(
-                (flag, f"{diff} DESC", [("logged_value", logged), ("store_value", store)])
-            )
-        columns.append((self.col("flag"), " OR ".join(flags) if flags else "FALSE"))
-        return Fragment(columns=columns, aggregates=aggregates, examples=examples)
+            extra = [("logged_value", logged), ("store_value", store)]
+            reported.append(Reported(flag, f"{diff} DESC", extra))
+        any_feature = " OR ".join(r.flag for r in reported) or "FALSE"
+        columns.append((self.col("flag"), any_feature))
+        return Fragment(columns=columns, aggregates=aggregates, reported=reported)
 
     def results(self, row: Mapping[str, Any], game_date: dt.date) -> list[CheckResult]:
         assert isinstance(self.settings, FeatureMismatchSettings)
         total = int(row["total"] or 0)
         out = []
         for i, feature in enumerate(self.cols.features):
-            affected = int(row[self.col(f"f{i}_flagged")] or 0)
-            max_diff = row[self.col(f"f{i}_max_abs_diff")]
+            flag = f"f{i}_flag"
+            affected = self.affected(row, flag)
             details = {
                 "abs_tolerance": self.settings.abs_tolerance,
                 "rel_tolerance": self.settings.rel_tolerance,
-                "compared": int(row[self.col(f"f{i}_compared")] or 0),
-                "missing_logged": int(row[self.col(f"f{i}_missing_logged")] or 0),
-                "missing_in_store": int(row[self.col(f"f{i}_missing_in_store")] or 0),
-                "unparseable": int(row[self.col(f"f{i}_unparseable")] or 0),
-                "max_abs_diff": None if max_diff is None else round(float(max_diff), 4),
+                "compared": self.count(row, f"f{i}_compared"),
+                "missing_logged": self.count(row, f"f{i}_missing_logged"),
+                "missing_in_store": self.count(row, f"f{i}_missing_in_store"),
+                "unparseable": self.count(row, f"f{i}_unparseable"),
+                "max_abs_diff": rounded(row[self.col(f"f{i}_max_abs_diff")], 4),
             }
             if affected:
                 message = (
-                    f"{affected} of {total} predictions ({pct(affected, total)}) "
-                    "logged a value that differs from the store "
-                    f"(max diff {details['max_abs_diff']})"
+                    f"{affected} of {total} predictions ({pct(affected, total)}) logged a value "
+                    f"that differs from the store (max diff {details['max_abs_diff']})"
                 )
             else:
                 message = f"logged values match the store ({details['compared']} compared)"
@@ -97,11 +89,10 @@ class FeatureMismatch(Check):
                 self.result(
                     row,
                     game_date,
-                    affected=affected,
                     alert=affected > 0,
                     message=message,
                     details=details,
-                    examples_column=self.col(f"f{i}_flag") + "_examples",
+                    flag=flag,
                     feature=feature,
                 )
             )

@@ -45,7 +45,7 @@ class ImpactRow:
         """`checks` are the checks the query computed; others are reported as None."""
         total = int(row["total"] or 0)
         counts = {
-            column: int(row[f"{check}__flagged"] or 0) if check in checks else None
+            column: int(row[f"{check}__flag_count"] or 0) if check in checks else None
             for column, check in COLUMNS.items()
         }
         affected = int(row.get(IMPACT_AFFECTED) or 0)

@@ -178,9 +178,11 @@ def build_query(
     flag_cols = [(alias, sql) for _, f in fragments for alias, sql in f.columns]
     aggregates: list[tuple[str, str]] = [("total", "COUNT(*)")]
     for c, f in fragments:
-        aggregates.append((c.col("flagged"), f"COUNTIF({c.col('flag')})"))
+        counted = [c.col("flag")]
         if details:
+            counted += [r.flag for r in f.reported if r.flag not in counted]
             aggregates += f.aggregates
+        aggregates += [(f"{flag}_count", f"COUNTIF({flag})") for flag in counted]
     if checks:
         any_flag = " OR ".join(c.col("flag") for c in checks)
         aggregates.append((IMPACT_AFFECTED, f"COUNTIF({any_flag})"))
@@ -199,23 +201,23 @@ def build_query(
             ("logged_quality", "logged_quality"),
             ("store_quality", "store_quality"),
         ]
-        for _, f in fragments:
-            for flag, order, extra in f.examples:
-                rank_cols.append(
-                    (
-                        f"{flag}_rank",
-                        f"ROW_NUMBER() OVER (PARTITION BY game_date, "
-                        f"{flag} ORDER BY {order}, prediction_id)",
-                    )
+        for r in (r for _, f in fragments for r in f.reported):
+            flag = r.flag
+            rank_cols.append(
+                (
+                    f"{flag}_rank",
+                    f"ROW_NUMBER() OVER (PARTITION BY game_date, "
+                    f"{flag} ORDER BY {r.order}, prediction_id)",
                 )
-                struct = ", ".join(f"{sql} AS {name}" for name, sql in base_fields + extra)
-                aggregates.append(
-                    (
-                        f"{flag}_examples",
-                        f"ARRAY_AGG(IF({flag} AND {flag}_rank <= {p_examples}, "
-                        f"STRUCT({struct}), NULL) IGNORE NULLS)",
-                    )
+            )
+            struct = ", ".join(f"{sql} AS {name}" for name, sql in base_fields + r.extra)
+            aggregates.append(
+                (
+                    f"{flag}_examples",
+                    f"ARRAY_AGG(IF({flag} AND {flag}_rank <= {p_examples}, "
+                    f"STRUCT({struct}), NULL) IGNORE NULLS)",
                 )
+            )
 
     flagged_from = "joined"
     ctes = [

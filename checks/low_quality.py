@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import Field
 
-from checks.base import Check, CheckResult, Fragment, pct
+from checks.base import Check, CheckResult, Fragment, Reported, over_ratio, pct, rounded
 from checks.missing_quality import RatioSettings
 from checks.sql import Params
 
@@ -33,34 +33,24 @@ class LowQuality(Check):
         return Fragment(
             columns=[(flag, f"COALESCE(logged_quality < {threshold}, FALSE)")],
             aggregates=[(self.col("min_quality"), "MIN(logged_quality)")],
-            examples=[(flag, "logged_quality", [])],
+            reported=[Reported(flag, "logged_quality")],
         )
 
     def results(self, row: Mapping[str, Any], game_date: dt.date) -> list[CheckResult]:
         assert isinstance(self.settings, LowQualitySettings)
-        affected = int(row[self.col("flagged")] or 0)
-        total = int(row["total"] or 0)
-        low = row[self.col("min_quality")]
+        affected, total = self.affected(row), int(row["total"] or 0)
+        threshold = self.settings.threshold
         details = {
-            "threshold": self.settings.threshold,
+            "threshold": threshold,
             "max_ratio": self.settings.max_ratio,
-            "min_quality": None if low is None else round(float(low), 2),
+            "min_quality": rounded(row[self.col("min_quality")]),
         }
-        alert = total > 0 and affected / total > self.settings.max_ratio
-        message = (
-            f"{affected} of {total} predictions ({pct(affected, total)}) logged feature quality "
-            f"below {self.settings.threshold:g} (lowest {details['min_quality']})"
-        )
-        if not affected:
-            message = f"no prediction logged feature quality below {self.settings.threshold:g}"
-        return [
-            self.result(
-                row,
-                game_date,
-                affected=affected,
-                alert=alert,
-                message=message,
-                details=details,
-                examples_column=self.col("flag") + "_examples",
+        if affected:
+            message = (
+                f"{affected} of {total} predictions ({pct(affected, total)}) logged feature "
+                f"quality below {threshold:g} (lowest {details['min_quality']})"
             )
-        ]
+        else:
+            message = f"no prediction logged feature quality below {threshold:g}"
+        alert = over_ratio(affected, total, self.settings.max_ratio)
+        return [self.result(row, game_date, alert=alert, message=message, details=details)]

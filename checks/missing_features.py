@@ -11,19 +11,14 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import Field
-
-from checks.base import Check, CheckResult, CheckSettings, Fragment, pct
+from checks.base import Check, CheckResult, Fragment, Reported, over_ratio, pct
+from checks.missing_quality import RatioSettings
 from checks.sql import Params
-
-
-class MissingFeaturesSettings(CheckSettings):
-    max_ratio: float = Field(default=0.0, ge=0, le=1)
 
 
 class MissingFeatures(Check):
     name = "missing_features"
-    settings_model = MissingFeaturesSettings
+    settings_model = RatioSettings
     meaning = "These predictions have no row in the feature store for their keys."
 
     def fragment(self, params: Params) -> Fragment:
@@ -34,15 +29,14 @@ class MissingFeatures(Check):
                 (self.col("entities"), f"COUNT(DISTINCT IF({flag}, key_0, NULL))"),
                 (self.col("store_rows_matched"), "COUNTIF(store_present)"),
             ],
-            examples=[(flag, "key_0", [])],
+            reported=[Reported(flag, "key_0")],
         )
 
     def results(self, row: Mapping[str, Any], game_date: dt.date) -> list[CheckResult]:
-        assert isinstance(self.settings, MissingFeaturesSettings)
-        affected = int(row[self.col("flagged")] or 0)
-        total = int(row["total"] or 0)
-        entities = int(row[self.col("entities")] or 0)
-        whole_date = total > 0 and int(row[self.col("store_rows_matched")] or 0) == 0
+        assert isinstance(self.settings, RatioSettings)
+        affected, total = self.affected(row), int(row["total"] or 0)
+        entities = self.count(row, "entities")
+        whole_date = total > 0 and self.count(row, "store_rows_matched") == 0
         details = {"entities": entities, "whole_date_missing": whole_date}
         if whole_date:
             message = f"the feature store has no rows matching any of the {total} predictions"
@@ -53,15 +47,5 @@ class MissingFeatures(Check):
                 f"{affected} of {total} predictions ({pct(affected, total)}) for {entities} "
                 f"{self.cols.key_names[0]} values have no feature-store row"
             )
-        alert = total > 0 and affected / total > self.settings.max_ratio
-        return [
-            self.result(
-                row,
-                game_date,
-                affected=affected,
-                alert=alert,
-                message=message,
-                details=details,
-                examples_column=self.col("flag") + "_examples",
-            )
-        ]
+        alert = over_ratio(affected, total, self.settings.max_ratio)
+        return [self.result(row, game_date, alert=alert, message=message, details=details)]

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field
 
-from checks.base import Check, CheckResult, CheckSettings, Fragment, pct
+from checks.base import Check, CheckResult, CheckSettings, Fragment, Reported, over_ratio, pct
 from checks.sql import Params
 
 
@@ -38,22 +38,20 @@ class MissingQuality(Check):
         return Fragment(
             columns=[(flag, "logged_quality IS NULL")],
             aggregates=[(self.col("unparseable"), "COUNTIF(quality_unparseable)"), *found],
-            examples=[(flag, "made_at DESC", [])],
+            reported=[Reported(flag, "made_at DESC")],
         )
 
     def results(self, row: Mapping[str, Any], game_date: dt.date) -> list[CheckResult]:
         assert isinstance(self.settings, RatioSettings)
-        affected = int(row[self.col("flagged")] or 0)
-        total = int(row["total"] or 0)
+        affected, total = self.affected(row), int(row["total"] or 0)
         details = {
             "max_ratio": self.settings.max_ratio,
-            "unparseable": int(row[self.col("unparseable")] or 0),
+            "unparseable": self.count(row, "unparseable"),
             "found_by_location": {
-                loc: int(row[self.col(f"found_loc{i}")] or 0)
+                loc: self.count(row, f"found_loc{i}")
                 for i, loc in enumerate(self.cols.quality_locations)
             },
         }
-        alert = total > 0 and affected / total > self.settings.max_ratio
         if affected:
             message = (
                 f"{affected} of {total} predictions ({pct(affected, total)}) logged no feature "
@@ -61,14 +59,5 @@ class MissingQuality(Check):
             )
         else:
             message = f"all {total} predictions logged a feature quality"
-        return [
-            self.result(
-                row,
-                game_date,
-                affected=affected,
-                alert=alert,
-                message=message,
-                details=details,
-                examples_column=self.col("flag") + "_examples",
-            )
-        ]
+        alert = over_ratio(affected, total, self.settings.max_ratio)
+        return [self.result(row, game_date, alert=alert, message=message, details=details)]

@@ -13,7 +13,16 @@ from typing import Any
 
 from pydantic import Field
 
-from checks.base import Check, CheckResult, CheckSettings, Fragment, Severity, pct
+from checks.base import (
+    Check,
+    CheckResult,
+    CheckSettings,
+    Fragment,
+    Reported,
+    Severity,
+    pct,
+    rounded,
+)
 from checks.sql import Params
 
 # Differences equal to the tolerance pass; this absorbs NUMERIC -> FLOAT64 rounding.
@@ -29,6 +38,7 @@ class QualityMismatch(Check):
     name = "quality_mismatch"
     settings_model = QualityMismatchSettings
     uses_quality = True
+    uses_store_quality = True
     meaning = (
         "The feature quality these predictions logged is not the quality the store holds "
         "for the same rows: they were built from a different version of the features."
@@ -51,41 +61,27 @@ class QualityMismatch(Check):
                 (self.col("store_avg"), f"AVG(IF({flag}, store_quality, NULL))"),
                 (self.col("unparseable"), "COUNTIF(quality_unparseable)"),
             ],
-            examples=[(flag, f"{diff} DESC", [])],
+            reported=[Reported(flag, f"{diff} DESC")],
         )
 
     def results(self, row: Mapping[str, Any], game_date: dt.date) -> list[CheckResult]:
         assert isinstance(self.settings, QualityMismatchSettings)
-        affected = int(row[self.col("flagged")] or 0)
-        total = int(row["total"] or 0)
-        logged_avg, store_avg = row[self.col("logged_avg")], row[self.col("store_avg")]
+        affected, total = self.affected(row), int(row["total"] or 0)
+        logged_avg = rounded(row[self.col("logged_avg")])
+        store_avg = rounded(row[self.col("store_avg")])
         details = {
             "tolerance": self.settings.tolerance,
-            "compared": int(row[self.col("compared")] or 0),
-            "max_abs_diff": _round(row[self.col("max_abs_diff")]),
-            "logged_quality_avg": _round(logged_avg),
-            "store_quality_avg": _round(store_avg),
-            "unparseable": int(row[self.col("unparseable")] or 0),
+            "compared": self.count(row, "compared"),
+            "max_abs_diff": rounded(row[self.col("max_abs_diff")]),
+            "logged_quality_avg": logged_avg,
+            "store_quality_avg": store_avg,
+            "unparseable": self.count(row, "unparseable"),
         }
         if affected:
             message = (
                 f"{affected} of {total} predictions ({pct(affected, total)}) logged feature "
-                f"quality {_round(logged_avg)} on average where the store has {_round(store_avg)}"
+                f"quality {logged_avg} on average where the store has {store_avg}"
             )
         else:
             message = f"logged quality matches the store for {details['compared']} predictions"
-        return [
-            self.result(
-                row,
-                game_date,
-                affected=affected,
-                alert=affected > 0,
-                message=message,
-                details=details,
-                examples_column=self.col("flag") + "_examples",
-            )
-        ]
-
-
-def _round(value: Any) -> float | None:
-    return None if value is None else round(float(value), 2)
+        return [self.result(row, game_date, alert=affected > 0, message=message, details=details)]

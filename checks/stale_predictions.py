@@ -10,7 +10,16 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from checks.base import Check, CheckResult, CheckSettings, Fragment, Severity, pct
+from checks.base import (
+    Check,
+    CheckResult,
+    CheckSettings,
+    Fragment,
+    Reported,
+    Severity,
+    pct,
+    rounded,
+)
 from checks.sql import Params
 
 
@@ -40,20 +49,19 @@ class StalePredictions(Check):
                 (self.col("last_made_at"), f"MAX(IF({flag}, made_at, NULL))"),
                 (self.col("unknown_made_at"), "COUNTIF(made_at IS NULL)"),
             ],
-            examples=[(flag, f"{lag_col} DESC", [("lag_s", lag_col)])],
+            reported=[Reported(flag, f"{lag_col} DESC", [("lag_s", lag_col)])],
         )
 
     def results(self, row: Mapping[str, Any], game_date: dt.date) -> list[CheckResult]:
-        affected = int(row[self.col("flagged")] or 0)
-        total = int(row["total"] or 0)
+        affected, total = self.affected(row), int(row["total"] or 0)
         max_lag = row[self.col("max_lag_s")]
         details = {
-            "max_lag_s": _num(max_lag),
-            "median_lag_s": _num(row[self.col("median_lag_s")]),
+            "max_lag_s": rounded(max_lag, 3),
+            "median_lag_s": rounded(row[self.col("median_lag_s")], 3),
             "last_written_at": row[self.col("last_written_at")],
             "first_made_at": row[self.col("first_made_at")],
             "last_made_at": row[self.col("last_made_at")],
-            "unknown_made_at": int(row[self.col("unknown_made_at")] or 0),
+            "unknown_made_at": self.count(row, "unknown_made_at"),
         }
         if affected:
             message = (
@@ -62,21 +70,7 @@ class StalePredictions(Check):
             )
         else:
             message = f"all {total} predictions were made after their features' latest write"
-        return [
-            self.result(
-                row,
-                game_date,
-                affected=affected,
-                alert=affected > 0,
-                message=message,
-                details=details,
-                examples_column=self.col("flag") + "_examples",
-            )
-        ]
-
-
-def _num(value: Any) -> float | None:
-    return None if value is None else round(float(value), 3)
+        return [self.result(row, game_date, alert=affected > 0, message=message, details=details)]
 
 
 def format_lag(seconds: Any) -> str:

@@ -38,11 +38,7 @@ def _fail(code: int, lines: list[str]) -> NoReturn:
 
 
 def _load(path: str | None) -> Config:
-    try:
-        config, _ = load_config(path)
-    except ConfigError as e:
-        _fail(EXIT_USAGE, [f"config error: {p}" for p in e.problems])
-    return config
+    return _load_with_path(path)[0]
 
 
 def config_option(f: Callable[..., Any]) -> Callable[..., Any]:

@@ -132,7 +132,7 @@ class Config(Strict):
             check = CHECKS[name]
             if check.uses_quality and not self.predictions.quality:
                 problems.append(f"checks.{name}: needs predictions.quality (where it is logged)")
-            if check.uses_quality and name == "quality_mismatch" and not self.feature_store.quality:
+            if check.uses_store_quality and not self.feature_store.quality:
                 problems.append(f"checks.{name}: needs feature_store.quality")
             if check.uses_features and not self.predictions.features:
                 problems.append(f"checks.{name}: needs predictions.features (what to compare)")

@@ -243,7 +243,7 @@ def test_sql_native_runs_on_duckdb(demo_dir: Path, today: dt.date) -> None:
         [row] = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
     finally:
         con.close()
-    assert (row["total"], row["stale_predictions__flagged"]) == (97, 97)
+    assert (row["total"], row["stale_predictions__flag_count"]) == (97, 97)
 
 
 def test_demo_shows_the_incident(tmp_path: Path) -> None:

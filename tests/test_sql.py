@@ -108,7 +108,7 @@ def test_one_query_carries_every_enabled_check() -> None:
     cfg = config()
     sql = check_query(cfg, build_checks(cfg), WINDOW).sql
     for name in CHECKS:
-        assert f"{name}__flagged" in sql
+        assert f"{name}__flag_count" in sql
 
 
 def test_disabled_checks_are_not_in_the_query() -> None:
