@@ -92,18 +92,21 @@ def _first_number(
 def _store_feature(store: FeatureStoreTable, params: Params, name: str) -> str:
     """The store value of one feature: `values[position of name in names]`.
 
-    GENERATE_ARRAY + ORDINAL rather than UNNEST ... WITH OFFSET: the latter is
-    transpiled off by one for DuckDB and misread by the BigQuery emulator.
+    BigQuery has no ARRAY_POSITION. This form (walk 1..n, read both arrays by ORDINAL)
+    is the one that is right on BigQuery, on DuckDB via sqlglot and on the BigQuery
+    emulator: UNNEST ... WITH OFFSET is transpiled off by one for DuckDB, and indexing
+    with a computed SAFE_ORDINAL(subquery) is misread by the emulator. SAFE_ORDINAL on
+    the values: a row whose vector is shorter than its names gives NULL, not an error.
     """
     assert store.feature_names_column and store.feature_values_column
     names = ident(store.feature_names_column)
     values = ident(store.feature_values_column)
     p = params.string(f"feature_{name}", name)
-    position = (
-        f"(SELECT MIN(i) FROM UNNEST(GENERATE_ARRAY(1, ARRAY_LENGTH({names}))) AS i "
-        f"WHERE {names}[ORDINAL(i)] = {p})"
+    return (
+        f"(SELECT CAST({values}[SAFE_ORDINAL(i)] AS FLOAT64) "
+        f"FROM UNNEST(GENERATE_ARRAY(1, ARRAY_LENGTH({names}))) AS i "
+        f"WHERE {names}[ORDINAL(i)] = {p} LIMIT 1)"
     )
-    return f"CAST({values}[SAFE_ORDINAL({position})] AS FLOAT64)"
 
 
 def _select(items: Sequence[tuple[str, str]], indent: str = "    ") -> str:

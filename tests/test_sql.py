@@ -134,3 +134,33 @@ def test_examples_can_be_turned_off() -> None:
     sql = check_query(cfg, build_checks(cfg), WINDOW).sql
     assert "ROW_NUMBER() OVER (PARTITION BY game_date" not in sql
     assert "ARRAY_AGG" not in sql
+
+
+def test_store_feature_lookup_is_right_even_without_the_duckdb_rewrite() -> None:
+    """The BigQuery form itself must be correct (it is what BigQuery runs): transpile it
+    with plain sqlglot, bypassing the list_position rewrite, and run it on DuckDB."""
+    import duckdb
+
+    from checks.join import _store_feature
+    from checks.sql import Params
+
+    params = Params()
+    expr = _store_feature(config().feature_store, params, "points_avg_last_10")
+    sql = sqlglot.transpile(
+        f"SELECT {expr} AS v FROM t ORDER BY k", read="bigquery", write="duckdb"
+    )[0]
+    assert "list_position" not in sql.lower()
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE t AS SELECT * FROM (VALUES "
+        "(1, ['points_avg_last_5', 'points_avg_last_10'], [24.2, 22.0]), "
+        "(2, ['points_avg_last_10', 'points_avg_last_5'], [21.0, 24.2]), "
+        "(3, ['points_avg_last_5'], [24.2]), "
+        "(4, ['points_avg_last_5', 'points_avg_last_10'], [24.2])"
+        ") AS v(k, feature_names, features)"
+    )
+    values = [
+        r[0]
+        for r in con.execute(sql, {"feature_points_avg_last_10": "points_avg_last_10"}).fetchall()
+    ]
+    assert values == [22.0, 21.0, None, None]  # by name; absent name and short vector -> NULL

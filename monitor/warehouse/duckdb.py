@@ -27,12 +27,13 @@ FETCH_BATCH = 1000
 # (BigQuery has no ARRAY_POSITION): a correlated subquery DuckDB would decorrelate into
 # a join per feature. DuckDB has the function itself.
 _POSITION_OF = re.compile(
-    r"^\(SELECT MIN\(i\) FROM UNNEST\(GENERATE_ARRAY\(1, ARRAY_LENGTH\((?P<names>[^()]+)\)\)\) "
-    r"AS i WHERE (?P=names)\[ORDINAL\(i\)\] = @(?P<param>\w+)\)$"
+    r"^\(SELECT CAST\((?P<values>[^()\[\]]+)\[SAFE_ORDINAL\(i\)\] AS FLOAT64\) "
+    r"FROM UNNEST\(GENERATE_ARRAY\(1, ARRAY_LENGTH\((?P<names>[^()]+)\)\)\) "
+    r"AS i WHERE (?P=names)\[ORDINAL\(i\)\] = @(?P<param>\w+) LIMIT 1\)$"
 )
 
 
-def _rewrite_for_duckdb(node: exp.Expression) -> exp.Expression:
+def _rewrite_for_duckdb(node: exp.Expression) -> Any:
     # SAFE.PARSE_JSON(s) -> TRY_CAST(s AS JSON): NULL for malformed JSON, as in BigQuery.
     if isinstance(node, exp.SafeFunc) and isinstance(node.this, exp.ParseJSON):
         return exp.TryCast(this=node.this.this, to=exp.DataType.build("JSON"))
@@ -43,10 +44,9 @@ def _rewrite_for_duckdb(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Subquery):
         m = _POSITION_OF.match(node.sql(dialect="bigquery"))
         if m:
-            names = sqlglot.parse_one(m["names"], read="bigquery")
-            return exp.Anonymous(
-                this="list_position",
-                expressions=[names, exp.Parameter(this=exp.var(m["param"]))],
+            values, names = (m[k].replace("`", '"') for k in ("values", "names"))
+            return sqlglot.parse_one(
+                f"CAST({values}[list_position({names}, ${m['param']})] AS DOUBLE)", read="duckdb"
             )
     return node
 
