@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BQEMU_VENV ?= .venv-bqemulator
+BQEMU_STAMP := $(BQEMU_VENV)/.installed
 
 .PHONY: demo test lint bench clean
 
@@ -10,6 +12,12 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
+
+# The BigQuery emulator lives in its own virtualenv (see tests/bqemulator/requirements.txt).
+$(BQEMU_STAMP): tests/bqemulator/requirements.txt
+	$(PYTHON) -m venv $(BQEMU_VENV)
+	$(BQEMU_VENV)/bin/python -m pip install -q -r tests/bqemulator/requirements.txt
+	touch $(BQEMU_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/featmon demo
@@ -19,11 +27,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
-	$(BIN)/pytest -q
+test: lint $(BQEMU_STAMP)
+	FEATMON_BQEMULATOR_PYTHON=$(abspath $(BQEMU_VENV))/bin/python $(BIN)/pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/season.py
 
 clean:
-	rm -rf $(VENV) .featmon .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BQEMU_VENV) .featmon .pytest_cache .mypy_cache .ruff_cache

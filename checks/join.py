@@ -109,6 +109,43 @@ def _store_feature(store: FeatureStoreTable, params: Params, name: str) -> str:
     )
 
 
+def _write_times(
+    store: FeatureStoreTable, params: Params, p_from: str, p_to: str
+) -> tuple[list[str], str, str]:
+    """(extra CTEs, JOIN clause for the store scan, written_at SQL) for the configured source.
+
+    For `log_table` and `partitions` one write time per date counts for every entity of
+    that date; the extra source is small and read once, filtered to the window too.
+    """
+    wt = store.write_times
+    if wt.source == "row":
+        return [], "", f"({store.written_at})"
+    join = f"\n  LEFT JOIN writes ON {ident(store.date_column)} = writes.featmon_write_date"
+    if wt.source == "log_table":
+        assert wt.table
+        where = f"{ident(wt.date_column)} BETWEEN {p_from} AND {p_to}"
+        if wt.where:
+            where += f" AND ({wt.where})"
+        cte = (
+            f"writes AS (\n  SELECT\n    {ident(wt.date_column)} AS featmon_write_date,\n"
+            f"    MAX({ident(wt.time_column)}) AS featmon_written_at\n"
+            f"  FROM {table_ref(wt.table)}\n  WHERE {where}\n  GROUP BY featmon_write_date\n)"
+        )
+        return [cte], join, "writes.featmon_written_at"
+    # partitions: the store's own partition metadata (BigQuery only).
+    *dataset, table = store.table.split(".")
+    name = params.string("store_table_name", table)
+    partition_date = "SAFE.PARSE_DATE('%Y%m%d', partition_id)"
+    cte = (
+        f"writes AS (\n  SELECT\n    {partition_date} AS featmon_write_date,\n"
+        "    last_modified_time AS featmon_written_at\n"
+        f"  FROM {table_ref('.'.join([*dataset, 'INFORMATION_SCHEMA', 'PARTITIONS']))}\n"
+        f"  WHERE table_name = {name}\n"
+        f"    AND {partition_date} BETWEEN {p_from} AND {p_to}\n)"
+    )
+    return [cte], join, "writes.featmon_written_at"
+
+
 def _select(items: Sequence[tuple[str, str]], indent: str = "    ") -> str:
     return (",\n" + indent).join(f"{sql} AS {alias}" for alias, sql in items)
 
@@ -135,8 +172,9 @@ def build_query(
     features = list(preds.features) if with_features else []
 
     # Store side: one row per key (the latest write wins if a writer left duplicates).
+    write_ctes, write_join, written_at = _write_times(store, params, p_from, p_to)
     store_cols = [(f"key_{i}", ident(k)) for i, k in enumerate(store.keys)]
-    store_cols.append(("written_at", f"({store.written_at})"))
+    store_cols.append(("written_at", written_at))
     store_cols.append(
         (
             "store_quality",
@@ -224,8 +262,9 @@ def build_query(
 
     flagged_from = "joined"
     ctes = [
+        *write_ctes,
         f"store AS (\n  SELECT\n    {_select(store_cols)}\n"
-        f"  FROM {table_ref(store.table)}\n"
+        f"  FROM {table_ref(store.table)}{write_join}\n"
         f"  WHERE {ident(store.date_column)} BETWEEN {p_from} AND {p_to}\n"
         f"  QUALIFY ROW_NUMBER() OVER (PARTITION BY {partition_keys} "
         f"ORDER BY ({store.written_at}) DESC) = 1\n)",
@@ -249,4 +288,10 @@ def build_query(
         f"FROM {flagged_from}\nGROUP BY game_date\nORDER BY game_date"
     )
     names = ", ".join(c.name for c in checks) or "impact"
-    return Query(sql=sql, params=params.freeze(), description=f"featmon: {names}")
+    if not details:
+        label = "impact"
+    elif len(checks) == 1:
+        label = checks[0].name
+    else:
+        label = "all_checks"
+    return Query(sql=sql, params=params.freeze(), description=f"featmon: {names}", label=label)

@@ -30,6 +30,8 @@ class Query:
     sql: str
     params: tuple[QueryParam, ...]
     description: str = ""
+    # Which check(s) the query answers: a job label in BigQuery, for cost attribution.
+    label: str = "cycle"
 
     def param_values(self) -> dict[str, object]:
         return {p.name: p.value for p in self.params}

@@ -88,12 +88,14 @@ def main() -> None:
 @click.option("--only", multiple=True, metavar="CHECK", help="Run only this check (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--fail-on-alert", is_flag=True, help="Exit 1 when any alert fires.")
+@click.option("--estimate", is_flag=True, help="Dry-run the queries; print bytes and cost.")
 def check(
     config_path: str | None,
     dates: tuple[dt.date | None, ...],
     only: tuple[str, ...],
     fmt: str,
     fail_on_alert: bool,
+    estimate: bool,
 ) -> None:
     """Run the enabled checks over the window and report alerts."""
     config = _load(config_path)
@@ -101,7 +103,47 @@ def check(
     unknown = sorted(set(only) - set(CHECKS))
     if unknown:
         raise click.UsageError(f"unknown check(s) {', '.join(unknown)}; known: {', '.join(CHECKS)}")
+    if estimate:
+        sys.exit(print_estimate(config, window, fmt))
     sys.exit(run_and_report(config, window, list(only), fmt, fail_on_alert))
+
+
+def print_estimate(config: Config, window: DateWindow, fmt: str) -> int:
+    from monitor.cycle import estimate, format_bytes, monthly_cost
+    from monitor.warehouse.base import EstimateUnsupported
+
+    try:
+        with open_warehouse(config) as wh:
+            figures = estimate(config, wh, window)
+    except EstimateUnsupported as e:
+        _fail(EXIT_USAGE, [str(e)])
+    except WarehouseError as e:
+        _fail(EXIT_CHECK_ERROR, [f"estimate failed: {e}"])
+    total = figures[-1].bytes
+    budget = config.budget
+    cost = monthly_cost(config, total)
+    if fmt == "json":
+        doc = {
+            "window": window.as_dict(),
+            "queries": [{"check": f.label, "bytes": f.bytes} for f in figures[:-1]],
+            "total_bytes": total,
+            "runs_per_day": budget.runs_per_day,
+            "usd_per_tib": budget.usd_per_tib,
+            "monthly_usd": round(cost, 2),
+        }
+        click.echo(json.dumps(doc, indent=2))
+        return EXIT_OK
+    click.echo(f"featmon check --estimate: game dates {window.start} .. {window.end} (dry runs)")
+    for f in figures:
+        click.echo(f"  {f.label:<28} {format_bytes(f.bytes):>11}  ({f.bytes:,} bytes)")
+    monthly = total * budget.runs_per_day * 30
+    click.echo(
+        f"at {budget.runs_per_day:g} runs/day: {format_bytes(monthly)}/month, "
+        f"about ${cost:,.2f}/month at ${budget.usd_per_tib:g}/TiB"
+    )
+    if budget.max_bytes_per_run is not None and total > budget.max_bytes_per_run:
+        click.echo(f"over budget.max_bytes_per_run={budget.max_bytes_per_run:,}: runs will refuse")
+    return EXIT_OK
 
 
 def run_and_report(

@@ -28,6 +28,7 @@ from pydantic import (
 
 from checks.base import CheckSettings
 from checks.registry import CHECKS
+from monitor.sql_safety import PROJECT
 from monitor.tables import FeatureStoreTable, PredictionsTable, Strict
 
 ENV_VAR = "FEATMON_CONFIG"
@@ -49,6 +50,72 @@ class DuckDBWarehouse(Strict):
     path: str = ".featmon/demo.duckdb"
     memory_limit: str | None = None
     threads: Annotated[int, Field(ge=1)] | None = None
+
+
+_LABEL = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+
+
+class BigQueryWarehouse(Strict):
+    backend: Literal["bigquery"]
+    project: str  # the billing project: jobs run (and are billed) here
+    location: str | None = None
+    # Where `dataset.table` names live, when not in the billing project.
+    dataset_project: str | None = None
+    maximum_bytes_billed: Annotated[int, Field(gt=0)] | None = 50 * 1024**3
+    job_timeout_s: Annotated[float, Field(gt=0)] = 300.0
+    # How long transient failures (5xx, rateLimitExceeded, backendError) are retried.
+    retry_deadline_s: Annotated[float, Field(gt=0)] = 120.0
+    labels: dict[str, str] = Field(default_factory=dict)
+    # `adc` (Application Default Credentials: the job's service account on Cloud Run),
+    # `anonymous` (emulators and tests, with `endpoint`), or a service-account key path.
+    credentials: str = "adc"
+    endpoint: str | None = None
+
+    @field_validator("dataset_project", "endpoint", "location", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, v: Any) -> Any:
+        # `${VAR:-}` interpolates to "" when VAR is unset: treat that as not given.
+        return None if v == "" else v
+
+    @field_validator("project", "dataset_project")
+    @classmethod
+    def _project_id(cls, v: str | None) -> str | None:
+        if v is not None and not PROJECT.match(v):
+            raise ValueError(f"{v!r} is not a valid project id")
+        return v
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, v: dict[str, str]) -> dict[str, str]:
+        for key, value in v.items():
+            if not _LABEL.match(key) or not _LABEL_VALUE.match(value):
+                raise ValueError(
+                    f"label {key}={value!r}: keys start with a lowercase letter; keys and "
+                    "values use lowercase letters, digits, _ and - (63 characters at most)"
+                )
+        reserved = {"app", "check"} & set(v)
+        if reserved:
+            raise ValueError(f"labels {sorted(reserved)} are set by featmon")
+        return v
+
+    @model_validator(mode="after")
+    def _anonymous_needs_endpoint(self) -> BigQueryWarehouse:
+        if self.credentials == "anonymous" and not self.endpoint:
+            raise ValueError("`credentials: anonymous` is for emulators: give `endpoint` too")
+        return self
+
+
+Warehouse = Annotated[DuckDBWarehouse | BigQueryWarehouse, Field(discriminator="backend")]
+
+
+class Budget(Strict):
+    """What a run may cost: checked by dry runs before anything is spent (BigQuery)."""
+
+    max_bytes_per_run: Annotated[int, Field(gt=0)] | None = None
+    usd_per_tib: Annotated[float, Field(ge=0)] = 6.25
+    # For the monthly figure of `featmon check --estimate` (the scheduler has its own).
+    runs_per_day: Annotated[float, Field(gt=0)] = 288.0
 
 
 class Window(Strict):
@@ -91,7 +158,8 @@ ChecksConfig = _checks_model()
 
 
 class Config(Strict):
-    warehouse: DuckDBWarehouse = DuckDBWarehouse()
+    warehouse: Warehouse = DuckDBWarehouse()
+    budget: Budget = Budget()
     timezone: str = "America/New_York"
     window: Window = Window()
     max_examples: Annotated[int, Field(ge=0, le=50)] = 5
@@ -128,6 +196,14 @@ class Config(Strict):
                 "predictions.keys: must pair one-to-one with feature_store.keys "
                 f"({len(self.predictions.keys)} vs {len(self.feature_store.keys)})"
             )
+        if self.feature_store.write_times.source == "partitions" and (
+            self.warehouse.backend != "bigquery"
+        ):
+            problems.append(
+                "feature_store.write_times.source: `partitions` reads BigQuery's "
+                "INFORMATION_SCHEMA.PARTITIONS and needs warehouse.backend: bigquery "
+                "(use `row` or `log_table` on DuckDB)"
+            )
         for name in self.enabled_checks():
             check = CHECKS[name]
             if check.uses_quality and not self.predictions.quality:
@@ -163,8 +239,16 @@ class Config(Strict):
         return ZoneInfo(self.timezone)
 
     def warehouse_path(self) -> Path:
+        assert isinstance(self.warehouse, DuckDBWarehouse)
         path = Path(self.warehouse.path)
         return path if path.is_absolute() else self.base_dir / path
+
+    def table_path(self, table: str) -> str:
+        """A configured table name as the warehouse resolves it (`dataset_project` prefixed)."""
+        w = self.warehouse
+        if isinstance(w, BigQueryWarehouse) and w.dataset_project and table.count(".") == 1:
+            return f"{w.dataset_project}.{table}"
+        return table
 
 
 def find_config_file(explicit: str | None) -> Path:

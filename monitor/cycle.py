@@ -21,6 +21,7 @@ from checks.registry import CHECKS
 from checks.sql import Query
 from monitor.config import Config
 from monitor.warehouse import QueryError, Warehouse, WarehouseError, open_warehouse
+from monitor.warehouse.base import EstimateUnsupported
 from monitor.window import DateWindow
 
 
@@ -38,7 +39,15 @@ class RunReport:
 
 
 def tables_of(config: Config) -> Tables:
-    return Tables(store=config.feature_store, predictions=config.predictions)
+    """The monitored tables with their names as the warehouse resolves them."""
+    store, preds = config.feature_store, config.predictions
+    wt = store.write_times
+    if wt.table:
+        wt = wt.model_copy(update={"table": config.table_path(wt.table)})
+    return Tables(
+        store=store.model_copy(update={"table": config.table_path(store.table), "write_times": wt}),
+        predictions=preds.model_copy(update={"table": config.table_path(preds.table)}),
+    )
 
 
 def build_checks(config: Config, only: Sequence[str] | None = None) -> list[Check]:
@@ -128,9 +137,14 @@ def run_checks(
     report = RunReport(window=window)
     if not checks:
         return report
+    query = check_query(config, checks, window)
+    refusal = over_budget(config, wh, query)
+    if refusal:
+        report.results = [error_result(c, refusal) for c in checks]
+        return report
     try:
         report.queries += 1
-        rows = _rows_by_date(wh, check_query(config, checks, window))
+        rows = _rows_by_date(wh, query)
         for check in checks:
             report.results += _results_for(check, rows, window)
     except QueryError as combined:
@@ -144,6 +158,57 @@ def run_checks(
     report.results.sort(key=lambda r: (r.game_date or dt.date.min, order[r.check]))
     report.duration_s = time.perf_counter() - started
     return report
+
+
+def over_budget(config: Config, wh: Warehouse, query: Query) -> str | None:
+    """Why the run must not spend, or None. Dry-runs first when a budget is set."""
+    limit = config.budget.max_bytes_per_run
+    if limit is None:
+        return None
+    try:
+        planned = wh.bytes_processed(query)
+    except EstimateUnsupported:
+        return None  # the embedded warehouse costs nothing
+    except WarehouseError as e:
+        return str(e)
+    if planned > limit:
+        return (
+            f"refused before spending: this run would process {format_bytes(planned)} "
+            f"({planned:,} bytes), over budget.max_bytes_per_run={limit:,}. Narrow the window "
+            "or raise the budget."
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class Estimate:
+    label: str
+    bytes: int
+
+
+def estimate(config: Config, wh: Warehouse, window: DateWindow) -> list[Estimate]:
+    """Bytes per check (each alone) and for the one combined query a run sends."""
+    checks = build_checks(config)
+    out = [Estimate(c.name, wh.bytes_processed(check_query(config, [c], window))) for c in checks]
+    out.append(
+        Estimate(
+            "total (one combined query)", wh.bytes_processed(check_query(config, checks, window))
+        )
+    )
+    return out
+
+
+def monthly_cost(config: Config, bytes_per_run: int) -> float:
+    runs = config.budget.runs_per_day * 30
+    return bytes_per_run * runs / 1024**4 * config.budget.usd_per_tib
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return f"{n:.1f} TiB"
 
 
 def _isolate(

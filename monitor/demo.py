@@ -25,7 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor.demo_schema import PREDICTIONS_TABLE, STORE_TABLE, create_tables, insert_rows
+from monitor.demo_schema import (
+    PREDICTIONS_TABLE,
+    RUN_HISTORY_TABLE,
+    STORE_TABLE,
+    create_tables,
+    insert_rows,
+)
 from monitor.warehouse.duckdb import DuckDBWarehouse
 
 FEATURE_NAMES = [
@@ -128,6 +134,8 @@ class DemoData:
     today: dt.date
     store: list[dict[str, Any]] = field(default_factory=list)
     predictions: list[dict[str, Any]] = field(default_factory=list)
+    # nba_reference.processor_run_history: one row per feature-store write.
+    runs: list[dict[str, Any]] = field(default_factory=list)
 
 
 class _Builder:
@@ -255,8 +263,21 @@ class _Builder:
             row["features_snapshot"] = snapshot
         return row
 
+    def logged_write(self, day: int, finished: dt.datetime, records: int) -> None:
+        self.data.runs.append(
+            {
+                "processor_name": "MLFeatureStoreProcessor",
+                "data_date": self.today + dt.timedelta(days=day),
+                "status": "success",
+                "started_at": finished - dt.timedelta(minutes=4),
+                "processed_at": finished,
+                "records_processed": records,
+            }
+        )
+
     def clean_day(self, day: int, players: list[str], systems: int) -> None:
         written = self.at(day - 1, "21:00")
+        self.logged_write(day, written, len(players))
         for p in players:
             quality = self.rng.uniform(88, 97)
             self.data.store.append(self.store_row(p, day, written, written, quality))
@@ -274,6 +295,8 @@ class _Builder:
     def predictions_before_rewrite(self, day: int, players: list[str]) -> None:
         first, rewrite = self.at(day - 1, "17:00"), self.at(day - 1, "22:30:07")
         made = self.at(day - 1, "19:40")
+        self.logged_write(day, first, len(players))
+        self.logged_write(day, rewrite, len(players))
         for i, p in enumerate(players):
             self.data.store.append(self.store_row(p, day, first, rewrite, NEW_QUALITY))
             row = self.prediction(
@@ -293,6 +316,8 @@ class _Builder:
 
     def stale_cache(self, day: int, players: list[str], cached: int, systems: int) -> None:
         first, rewrite = self.at(day - 1, "18:05"), self.at(day - 1, "22:30:07")
+        self.logged_write(day, first, len(players))
+        self.logged_write(day, rewrite, len(players))
         for p in players:
             self.data.store.append(self.store_row(p, day, first, rewrite, NEW_QUALITY))
         for i, p in enumerate(players):
@@ -331,6 +356,11 @@ class _Builder:
 
     def upcoming(self, day: int, players: list[str], unwritten: list[str], poor: set[str]) -> None:
         written = self.at(day - 1, "06:00")
+        self.logged_write(day, written, len(players))
+        # A failed run: a log table source must skip it (`where: status = 'success'`).
+        self.data.runs.append(
+            {**self.data.runs[-1], "status": "failed", "processed_at": self.at(day - 1, "07:00")}
+        )
         for p in players:
             quality = 62.5 if p in poor else self.rng.uniform(86, 96)
             self.data.store.append(self.store_row(p, day, written, None, quality))
@@ -370,6 +400,7 @@ def write_demo(path: str, today: dt.date, zone: ZoneInfo) -> DemoData:
         create_tables(wh)
         insert_rows(wh, STORE_TABLE, data.store)
         insert_rows(wh, PREDICTIONS_TABLE, data.predictions)
+        insert_rows(wh, RUN_HISTORY_TABLE, data.runs)
     finally:
         wh.close()
     return data

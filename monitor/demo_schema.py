@@ -48,15 +48,30 @@ PREDICTION_COLUMNS: dict[str, str] = {
     "features_snapshot": "JSON",
 }
 
+RUN_HISTORY_COLUMNS: dict[str, str] = {
+    "processor_name": "VARCHAR",
+    "data_date": "DATE",
+    "status": "VARCHAR",
+    "started_at": "TIMESTAMPTZ",
+    "processed_at": "TIMESTAMPTZ",
+    "records_processed": "BIGINT",
+}
+
 STORE_TABLE = "nba_predictions.ml_feature_store_v2"
+RUN_HISTORY_TABLE = "nba_reference.processor_run_history"
+TABLES = {
+    "nba_predictions.ml_feature_store_v2": STORE_COLUMNS,
+    "nba_predictions.player_prop_predictions": PREDICTION_COLUMNS,
+    RUN_HISTORY_TABLE: RUN_HISTORY_COLUMNS,
+}
 PREDICTIONS_TABLE = "nba_predictions.player_prop_predictions"
 JSON_COLUMNS = ("critical_features", "features_snapshot")
 
 
 def create_tables(wh: DuckDBWarehouse, *, replace: bool = True) -> None:
-    wh.execute("CREATE SCHEMA IF NOT EXISTS nba_predictions")
     verb = "CREATE OR REPLACE TABLE" if replace else "CREATE TABLE IF NOT EXISTS"
-    for table, columns in ((STORE_TABLE, STORE_COLUMNS), (PREDICTIONS_TABLE, PREDICTION_COLUMNS)):
+    for table, columns in TABLES.items():
+        wh.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
         cols = ", ".join(f"{name} {type_}" for name, type_ in columns.items())
         wh.execute(f"{verb} {table} ({cols})")
 
@@ -66,8 +81,7 @@ def insert_rows(wh: DuckDBWarehouse, table: str, rows: Iterable[Mapping[str, Any
 
     A str in a JSON column is stored as-is, so tests can store exactly the text they mean.
     """
-    columns = STORE_COLUMNS if table == STORE_TABLE else PREDICTION_COLUMNS
-    names = list(columns)
+    names = list(TABLES[table])
     values = []
     for row in rows:
         unknown = set(row) - set(names)

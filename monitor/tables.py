@@ -6,7 +6,7 @@ descriptions without depending on how the config file is found or loaded.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -58,6 +58,30 @@ class Location(Strict):
 Locations = Annotated[list[Location], Field(min_length=1)]
 
 
+class WriteTimes(Strict):
+    """Where the store's write times come from (see README "Where write times come from").
+
+    `row`: `written_at` per store row. `log_table`: the latest logged write of the date
+    (e.g. nba_reference.processor_run_history) counts for every entity of that date.
+    `partitions`: INFORMATION_SCHEMA.PARTITIONS.last_modified_time of the date's
+    partition (BigQuery only).
+    """
+
+    source: Literal["row", "log_table", "partitions"] = "row"
+    table: TableName | None = None
+    date_column: Identifier = "data_date"
+    time_column: Identifier = "processed_at"
+    where: SqlExpression | None = None
+
+    @model_validator(mode="after")
+    def _log_table_is_named(self) -> WriteTimes:
+        if self.source == "log_table" and not self.table:
+            raise ValueError(
+                "`source: log_table` needs `table` (e.g. nba_reference.processor_run_history)"
+            )
+        return self
+
+
 class FeatureStoreTable(Strict):
     table: TableName = "nba_predictions.ml_feature_store_v2"
     keys: Annotated[list[Identifier], Field(min_length=1)] = ["player_lookup", "game_date"]
@@ -66,6 +90,7 @@ class FeatureStoreTable(Strict):
     quality: Identifier | None = "feature_quality_score"
     feature_names_column: Identifier | None = "feature_names"
     feature_values_column: Identifier | None = "features"
+    write_times: WriteTimes = WriteTimes()
 
     @model_validator(mode="after")
     def _names_and_values_together(self) -> FeatureStoreTable:

@@ -18,7 +18,13 @@ import yaml
 from checks.base import CheckResult
 from monitor.config import Config, parse_config
 from monitor.cycle import run_cycle, run_impact
-from monitor.demo_schema import PREDICTIONS_TABLE, STORE_TABLE, create_tables, insert_rows
+from monitor.demo_schema import (
+    PREDICTIONS_TABLE,
+    RUN_HISTORY_TABLE,
+    STORE_TABLE,
+    create_tables,
+    insert_rows,
+)
 from monitor.warehouse.duckdb import DuckDBWarehouse
 from monitor.window import DateWindow
 
@@ -47,6 +53,7 @@ class Lab:
         wh.close()
         self.store: list[dict[str, Any]] = []
         self.predictions: list[dict[str, Any]] = []
+        self.runs: list[dict[str, Any]] = []
 
     def config_data(self, **overrides: Any) -> dict[str, Any]:
         data = copy.deepcopy(default_config_data())
@@ -124,14 +131,30 @@ class Lab:
         )
         return pid
 
+    def add_run(
+        self, processed_at: dt.datetime, status: str = "success", day: dt.date = DAY
+    ) -> None:
+        """A row of nba_reference.processor_run_history (a logged feature-store write)."""
+        self.runs.append(
+            {
+                "processor_name": "MLFeatureStoreProcessor",
+                "data_date": day,
+                "status": status,
+                "started_at": processed_at,
+                "processed_at": processed_at,
+                "records_processed": 1,
+            }
+        )
+
     def flush(self) -> None:
         wh = DuckDBWarehouse(self.path, read_only=False)
         try:
             insert_rows(wh, STORE_TABLE, self.store)
             insert_rows(wh, PREDICTIONS_TABLE, self.predictions)
+            insert_rows(wh, RUN_HISTORY_TABLE, self.runs)
         finally:
             wh.close()
-        self.store, self.predictions = [], []
+        self.store, self.predictions, self.runs = [], [], []
 
     def run(
         self,

@@ -9,9 +9,15 @@ __all__ = ["QueryError", "Warehouse", "WarehouseError", "WarehouseUnavailable", 
 
 
 def open_warehouse(config: Config, *, read_only: bool = True) -> Warehouse:
-    from monitor.warehouse.duckdb import DuckDBWarehouse
+    from monitor.config import BigQueryWarehouse as BigQuerySettings
 
     w = config.warehouse
+    if isinstance(w, BigQuerySettings):
+        from monitor.warehouse.bigquery import BigQueryWarehouse
+
+        return BigQueryWarehouse(w)
+    from monitor.warehouse.duckdb import DuckDBWarehouse
+
     return DuckDBWarehouse(
         config.warehouse_path(), read_only=read_only, memory_limit=w.memory_limit, threads=w.threads
     )

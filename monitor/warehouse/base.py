@@ -29,12 +29,23 @@ class WarehouseUnavailable(WarehouseError):
     """The warehouse cannot be reached or opened: nothing will succeed this cycle."""
 
 
+class EstimateUnsupported(WarehouseError):
+    """This warehouse has no dry run."""
+
+
 class Warehouse(ABC):
     name: str = "warehouse"
 
     @abstractmethod
     def rows(self, query: Query) -> Iterator[dict[str, Any]]:
         """Run `query` and yield its rows as dicts, streaming (never the whole result)."""
+
+    def bytes_processed(self, query: Query) -> int:
+        """Bytes the query would scan, without running it (BigQuery dry runs)."""
+        raise EstimateUnsupported(
+            f"the {self.name} warehouse cannot estimate bytes: dry runs need "
+            "warehouse.backend: bigquery"
+        )
 
     def native_sql(self, query: Query) -> str:
         """The statement as this engine will run it (for `featmon sql --native`)."""
