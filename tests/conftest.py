@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import itertools
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,25 @@ def utc(clock: str, day: dt.date = DAY) -> dt.datetime:
     """A UTC timestamp on `day` (the evening before a game date, in practice)."""
     h, m, *s = (int(x) for x in clock.split(":"))
     return dt.datetime.combine(day, dt.time(h, m, s[0] if s else 0), tzinfo=dt.UTC)
+
+
+def featmon(
+    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `featmon` command line in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def write_config(path: Path, data: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
 
 
 def default_config_data() -> dict[str, Any]:

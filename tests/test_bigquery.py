@@ -10,15 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import yaml
 
 from checks.base import CheckResult
 from checks.registry import CHECKS
@@ -28,7 +25,7 @@ from monitor.demo import build_demo_data, write_demo
 from monitor.warehouse import open_warehouse
 from monitor.window import DateWindow
 from tests import bq_peer
-from tests.conftest import ROOT, default_config_data
+from tests.conftest import ROOT, default_config_data, featmon, write_config
 
 TODAY = dt.date(2026, 2, 3)
 WINDOW = DateWindow(TODAY - dt.timedelta(days=2), TODAY + dt.timedelta(days=1))
@@ -85,10 +82,9 @@ def duckdb_twin(tmp_path_factory: pytest.TempPathFactory) -> Config:
     return parse_config(data)
 
 
-def bq_config(endpoint: str, write_times: dict[str, Any] | None = None, **warehouse: Any) -> Config:
+def bq_config_data(endpoint: str, **warehouse: Any) -> dict[str, Any]:
+    """The shipped config.yaml with its warehouse pointed at a BigQuery endpoint."""
     data = default_config_data()
-    if write_times:
-        data["feature_store"]["write_times"] = write_times
     data["warehouse"] = {
         "backend": "bigquery",
         "project": "test-proj",
@@ -97,6 +93,13 @@ def bq_config(endpoint: str, write_times: dict[str, Any] | None = None, **wareho
         "retry_deadline_s": 20,
         **warehouse,
     }
+    return data
+
+
+def bq_config(endpoint: str, write_times: dict[str, Any] | None = None, **warehouse: Any) -> Config:
+    data = bq_config_data(endpoint, **warehouse)
+    if write_times:
+        data["feature_store"]["write_times"] = write_times
     return parse_config(data)
 
 
@@ -243,15 +246,8 @@ def test_permanent_errors_are_explained_at_once(
 
 
 def test_unknown_column_is_a_clear_error_for_that_check_only(emulator: bq_peer.Emulator) -> None:
-    data = default_config_data()
+    data = bq_config_data(emulator.endpoint)
     data["predictions"]["features"]["points_avg_last_5"][0]["json_column"] = "renamed_snapshot"
-    data["warehouse"] = {
-        "backend": "bigquery",
-        "project": "test-proj",
-        "credentials": "anonymous",
-        "endpoint": emulator.endpoint,
-        "retry_deadline_s": 20,
-    }
     results = run_cycle(parse_config(data), WINDOW).results
     errors = [r for r in results if r.status == "error"]
     assert [r.check for r in errors] == ["feature_mismatch"]
@@ -275,80 +271,62 @@ def _dry_run_bytes(n: int) -> bq_peer.Rewrite:
     return rewrite
 
 
+def bq_config_file(tmp_path: Path, endpoint: str, **sections: Any) -> Path:
+    """bq_config_data as a file, for the command line."""
+    data = bq_config_data(endpoint)
+    data.update(sections)
+    return write_config(tmp_path / "bigquery.yaml", data)
+
+
 def test_budget_refuses_before_spending(proxy: bq_peer.Proxy, tmp_path: Path) -> None:
     # The emulator's dry runs report 0 bytes; the proxy answers as BigQuery would.
     proxy.rewrites.append(_dry_run_bytes(3 * 1024**4))
-    data = yaml.safe_load((ROOT / "config.yaml").read_text())
-    data["warehouse"] = {
-        "backend": "bigquery",
-        "project": "test-proj",
-        "credentials": "anonymous",
-        "endpoint": proxy.endpoint,
-    }
-    data["budget"] = {"max_bytes_per_run": 10 * 1024**3}
-    data["window"] = {"from": WINDOW.start.isoformat(), "to": WINDOW.end.isoformat()}
-    path = tmp_path / "c.yaml"
-    path.write_text(yaml.safe_dump(data))
-    proc = subprocess.run(
-        [sys.executable, "-m", "monitor", "check", "-c", str(path), "--format", "json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    path = bq_config_file(
+        tmp_path,
+        proxy.endpoint,
+        budget={"max_bytes_per_run": 10 * 1024**3},
+        window={"from": WINDOW.start.isoformat(), "to": WINDOW.end.isoformat()},
     )
+    proc = featmon("check", "-c", str(path), "--format", "json")
     assert proc.returncode == 3, proc.stderr
     doc = json.loads(proc.stdout)
     assert {r["status"] for r in doc["results"]} == {"error"}
     assert "over budget.max_bytes_per_run=10,737,418,240" in doc["results"][0]["message"]
     assert "3.0 TiB" in doc["results"][0]["message"]
     # Only dry runs were sent: nothing was spent.
-    assert proxy.job_inserts() and all(
-        r.body["configuration"].get("dryRun") for r in proxy.job_inserts()
-    )
+    inserts = proxy.job_inserts()
+    assert inserts and all(r.body["configuration"].get("dryRun") for r in inserts)
 
 
 def test_estimate_prints_bytes_per_check_and_monthly_cost(
     proxy: bq_peer.Proxy, tmp_path: Path
 ) -> None:
     proxy.rewrites.append(_dry_run_bytes(2 * 1024**3))
-    data = yaml.safe_load((ROOT / "config.yaml").read_text())
-    data["warehouse"] = {
-        "backend": "bigquery",
-        "project": "test-proj",
-        "credentials": "anonymous",
-        "endpoint": proxy.endpoint,
-    }
-    data["budget"] = {"runs_per_day": 96, "usd_per_tib": 6.25}
-    path = tmp_path / "c.yaml"
-    path.write_text(yaml.safe_dump(data))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "monitor",
-            "check",
-            "-c",
-            str(path),
-            "--estimate",
-            "--format",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    path = bq_config_file(
+        tmp_path, proxy.endpoint, budget={"runs_per_day": 96, "usd_per_tib": 6.25}
     )
+    proc = featmon("check", "-c", str(path), "--estimate", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert [q["check"] for q in doc["queries"]] == list(CHECKS)
     assert doc["total_bytes"] == 2 * 1024**3
     assert doc["monthly_usd"] == pytest.approx(2 / 1024 * 96 * 30 * 6.25, abs=0.01)
     assert all(r.body["configuration"].get("dryRun") for r in proxy.job_inserts())
-    text = subprocess.run(
-        [sys.executable, "-m", "monitor", "check", "-c", str(path), "--estimate"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout
-    assert "total (one combined query)" in text and "$" in text
+    text = featmon("check", "-c", str(path), "--estimate").stdout
+    assert "total (one combined query)" in text and "about $" in text
+
+
+def test_estimate_on_duckdb_is_a_usage_error() -> None:
+    proc = featmon("check", "-c", str(ROOT / "config.yaml"), "--estimate")
+    assert proc.returncode == 2
+    assert "dry runs need warehouse.backend: bigquery" in proc.stderr
+
+
+def test_unreadable_service_account_key_is_an_error_for_every_check(tmp_path: Path) -> None:
+    data = bq_config_data("http://127.0.0.1:1", credentials=str(tmp_path / "missing-key.json"))
+    results = run_cycle(parse_config(data), WINDOW).results
+    assert {r.status for r in results} == {"error"}
+    assert "cannot create a BigQuery client" in results[0].message
 
 
 LOG_TABLE = {
@@ -385,44 +363,14 @@ def test_production_config_file_against_the_emulator_matches_the_embedded_run(
         "FEATMON_BQ_CREDENTIALS": "anonymous",
         "FEATMON_BQ_ENDPOINT": emulator.endpoint,
     }
-    bq = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "monitor",
-            "check",
-            "-c",
-            str(ROOT / "config.bigquery.yaml"),
-            "--format",
-            "json",
-            *window,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
+    bq = featmon(
+        "check", "-c", str(ROOT / "config.bigquery.yaml"), "--format", "json", *window, env=env
     )
     assert bq.returncode == 0, bq.stderr
-    embedded_cfg = tmp_path / "embedded.yaml"
-    data = yaml.safe_load((ROOT / "config.yaml").read_text())
+    data = default_config_data()
     data["warehouse"] = {"backend": "duckdb", "path": str(duckdb_twin.warehouse_path())}
-    embedded_cfg.write_text(yaml.safe_dump(data, sort_keys=False))
-    local = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "monitor",
-            "check",
-            "-c",
-            str(embedded_cfg),
-            "--format",
-            "json",
-            *window,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    embedded = write_config(tmp_path / "embedded.yaml", data)
+    local = featmon("check", "-c", str(embedded), "--format", "json", *window)
     assert local.returncode == 0, local.stderr
 
     def results(stdout: str) -> list[dict[str, Any]]:

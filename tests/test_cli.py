@@ -7,8 +7,6 @@ import datetime as dt
 import io
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ import yaml
 
 from monitor.config import parse_config
 from monitor.window import today_in
-from tests.conftest import ROOT, default_config_data
+from tests.conftest import ROOT, default_config_data, featmon
 
 RESULT_KEYS = {
     "check",
@@ -32,16 +30,6 @@ RESULT_KEYS = {
     "details",
     "examples",
 }
-
-
-def featmon(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "monitor", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +9,7 @@ import pytest
 import yaml
 
 from monitor.config import ConfigError, load_config, parse_config
-from tests.conftest import ROOT, default_config_data
+from tests.conftest import ROOT, default_config_data, featmon
 
 
 def problems(data: Any, env: dict[str, str] | None = None) -> list[str]:
@@ -190,19 +188,6 @@ def test_yaml_syntax_error_points_at_the_line(tmp_path: Path) -> None:
     assert "invalid YAML" in e.value.problems[0]
 
 
-def run_cli(
-    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "monitor", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-
-
 def test_bad_config_exits_2_with_one_line_per_problem_and_no_traceback(tmp_path: Path) -> None:
     data = default_config_data()
     data["predictions"]["quality"][1]["path"] = "nope"
@@ -210,7 +195,7 @@ def test_bad_config_exits_2_with_one_line_per_problem_and_no_traceback(tmp_path:
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(data))
     for command in ("check", "validate", "impact"):
-        proc = run_cli(command, "-c", str(path))
+        proc = featmon(command, "-c", str(path))
         assert proc.returncode == 2, proc.stderr
         assert "Traceback" not in proc.stderr
         lines = proc.stderr.strip().splitlines()
@@ -224,12 +209,12 @@ def test_bad_config_exits_2_with_one_line_per_problem_and_no_traceback(tmp_path:
 
 
 def test_missing_config_file_exits_2(tmp_path: Path) -> None:
-    proc = run_cli("validate", "-c", str(tmp_path / "nope.yaml"))
+    proc = featmon("validate", "-c", str(tmp_path / "nope.yaml"))
     assert proc.returncode == 2
     assert "config file not found" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_validate_ok() -> None:
-    proc = run_cli("validate", "-c", str(ROOT / "config.yaml"))
+    proc = featmon("validate", "-c", str(ROOT / "config.yaml"))
     assert proc.returncode == 0, proc.stderr
     assert "ok" in proc.stdout and "stale_predictions" in proc.stdout
