@@ -22,7 +22,8 @@ from alerts.model import alerts_from
 from checks.registry import CHECKS
 from monitor import output
 from monitor.config import Config, ConfigError, load_config
-from monitor.cycle import build_checks, check_query, impact_query, run_cycle, run_impact
+from monitor.cycle import run_cycle, run_impact
+from monitor.plan import build_checks, check_query, impact_query
 from monitor.warehouse import WarehouseError, open_warehouse
 from monitor.window import DateWindow, resolve_window, today_in
 
@@ -109,7 +110,7 @@ def check(
 
 
 def print_estimate(config: Config, window: DateWindow, fmt: str) -> int:
-    from monitor.cycle import estimate, format_bytes, monthly_cost
+    from monitor.cost import estimate, format_bytes, monthly_cost
     from monitor.warehouse.base import EstimateUnsupported
 
     try:

@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checks.base import Check, CheckResult
-from checks.impact import COLUMNS as IMPACT_CHECKS
 from checks.impact import ImpactRow
-from checks.join import Tables, build_query
 from checks.registry import CHECKS
 from checks.sql import Query
 from monitor.config import Config
+from monitor.cost import BudgetRefused, over_budget
+from monitor.plan import build_checks, check_query, impact_query
 from monitor.warehouse import QueryError, Warehouse, WarehouseError, open_warehouse
-from monitor.warehouse.base import EstimateUnsupported
 from monitor.window import DateWindow
 
 
@@ -36,36 +35,6 @@ class RunReport:
     def status(self) -> str:
         statuses = {r.status for r in self.results}
         return "error" if "error" in statuses else "alert" if "alert" in statuses else "ok"
-
-
-def tables_of(config: Config) -> Tables:
-    """The monitored tables with their names as the warehouse resolves them."""
-    store, preds = config.feature_store, config.predictions
-    wt = store.write_times
-    if wt.table:
-        wt = wt.model_copy(update={"table": config.table_path(wt.table)})
-    return Tables(
-        store=store.model_copy(update={"table": config.table_path(store.table), "write_times": wt}),
-        predictions=preds.model_copy(update={"table": config.table_path(preds.table)}),
-    )
-
-
-def build_checks(config: Config, only: Sequence[str] | None = None) -> list[Check]:
-    """The enabled checks (or exactly `only`, enabled or not), in registry order."""
-    cols = tables_of(config).join_columns()
-    if only:
-        unknown = sorted(set(only) - set(CHECKS))
-        if unknown:
-            raise ValueError(f"unknown check(s): {', '.join(unknown)}; known: {', '.join(CHECKS)}")
-        names = [n for n in CHECKS if n in only]
-        return [CHECKS[n](config.settings_for(n), cols) for n in names]
-    return [CHECKS[n](s, cols) for n, s in config.enabled_checks().items()]
-
-
-def check_query(config: Config, checks: Sequence[Check], window: DateWindow) -> Query:
-    return build_query(
-        tables_of(config), checks, window.start, window.end, examples=config.max_examples
-    )
 
 
 def _rows_by_date(wh: Warehouse, query: Query) -> dict[dt.date, dict[str, Any]]:
@@ -160,57 +129,6 @@ def run_checks(
     return report
 
 
-def over_budget(config: Config, wh: Warehouse, query: Query) -> str | None:
-    """Why the run must not spend, or None. Dry-runs first when a budget is set."""
-    limit = config.budget.max_bytes_per_run
-    if limit is None:
-        return None
-    try:
-        planned = wh.bytes_processed(query)
-    except EstimateUnsupported:
-        return None  # the embedded warehouse costs nothing
-    except WarehouseError as e:
-        return str(e)
-    if planned > limit:
-        return (
-            f"refused before spending: this run would process {format_bytes(planned)} "
-            f"({planned:,} bytes), over budget.max_bytes_per_run={limit:,}. Narrow the window "
-            "or raise the budget."
-        )
-    return None
-
-
-@dataclass(frozen=True)
-class Estimate:
-    label: str
-    bytes: int
-
-
-def estimate(config: Config, wh: Warehouse, window: DateWindow) -> list[Estimate]:
-    """Bytes per check (each alone) and for the one combined query a run sends."""
-    checks = build_checks(config)
-    out = [Estimate(c.name, wh.bytes_processed(check_query(config, [c], window))) for c in checks]
-    out.append(
-        Estimate(
-            "total (one combined query)", wh.bytes_processed(check_query(config, checks, window))
-        )
-    )
-    return out
-
-
-def monthly_cost(config: Config, bytes_per_run: int) -> float:
-    runs = config.budget.runs_per_day * 30
-    return bytes_per_run * runs / 1024**4 * config.budget.usd_per_tib
-
-
-def format_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1024
-    return f"{n:.1f} TiB"
-
-
 def _isolate(
     config: Config, wh: Warehouse, checks: Iterable[Check], window: DateWindow, report: RunReport
 ) -> list[CheckResult]:
@@ -226,30 +144,9 @@ def _isolate(
     return out
 
 
-def impact_checks(config: Config) -> list[Check]:
-    """Every problem kind the config can evaluate, enabled or not (thresholds from config)."""
-    cols = tables_of(config).join_columns()
-    usable = []
-    for name in IMPACT_CHECKS.values():
-        check = CHECKS[name]
-        if check.uses_quality and not config.predictions.quality:
-            continue
-        if check.uses_features and not (
-            config.predictions.features and config.feature_store.feature_names_column
-        ):
-            continue
-        usable.append(check(config.settings_for(name), cols))
-    return usable
-
-
-def impact_query(config: Config, window: DateWindow) -> tuple[Query, set[str]]:
-    checks = impact_checks(config)
-    query = build_query(
-        tables_of(config), checks, window.start, window.end, examples=0, details=False
-    )
-    return query, {c.name for c in checks}
-
-
 def run_impact(config: Config, wh: Warehouse, window: DateWindow) -> list[ImpactRow]:
     query, computed = impact_query(config, window)
+    refusal = over_budget(config, wh, query)
+    if refusal:
+        raise BudgetRefused(refusal)
     return [ImpactRow.from_row(row, computed) for row in wh.rows(query)]

@@ -293,9 +293,12 @@ def test_budget_refuses_before_spending(proxy: bq_peer.Proxy, tmp_path: Path) ->
     assert {r["status"] for r in doc["results"]} == {"error"}
     assert "over budget.max_bytes_per_run=10,737,418,240" in doc["results"][0]["message"]
     assert "3.0 TiB" in doc["results"][0]["message"]
+    impact = featmon("impact", "-c", str(path), "--format", "json")
+    assert impact.returncode == 3
+    assert "over budget.max_bytes_per_run" in impact.stderr and impact.stdout == ""
     # Only dry runs were sent: nothing was spent.
     inserts = proxy.job_inserts()
-    assert inserts and all(r.body["configuration"].get("dryRun") for r in inserts)
+    assert len(inserts) == 2 and all(r.body["configuration"].get("dryRun") for r in inserts)
 
 
 def test_estimate_prints_bytes_per_check_and_monthly_cost(

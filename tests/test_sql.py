@@ -11,7 +11,7 @@ from sqlglot import exp
 from checks.registry import CHECKS
 from checks.sql import Query
 from monitor.config import Config, parse_config
-from monitor.cycle import build_checks, check_query, impact_query
+from monitor.plan import build_checks, check_query, impact_query
 from monitor.warehouse.duckdb import to_duckdb
 from monitor.window import DateWindow
 from tests.conftest import default_config_data

@@ -77,7 +77,7 @@ def test_partitions_source_reads_the_store_partition_metadata_for_the_window() -
     import sqlglot
     from sqlglot import exp
 
-    from monitor.cycle import build_checks, check_query
+    from monitor.plan import build_checks, check_query
     from monitor.window import DateWindow
 
     data = default_config_data()

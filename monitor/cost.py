@@ -1,0 +1,67 @@
+"""The cost guard: dry runs before spending, and what a schedule of runs costs a month."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from checks.sql import Query
+from monitor.config import Config
+from monitor.plan import build_checks, check_query
+from monitor.warehouse import Warehouse, WarehouseError
+from monitor.warehouse.base import EstimateUnsupported
+from monitor.window import DateWindow
+
+
+class BudgetRefused(WarehouseError):
+    """A dry run says the query would process more than budget.max_bytes_per_run."""
+
+
+def over_budget(config: Config, wh: Warehouse, query: Query) -> str | None:
+    """Why the run must not spend, or None. Dry-runs first when a budget is set."""
+    limit = config.budget.max_bytes_per_run
+    if limit is None:
+        return None
+    try:
+        planned = wh.bytes_processed(query)
+    except EstimateUnsupported:
+        return None  # the embedded warehouse costs nothing
+    except WarehouseError as e:
+        return str(e)
+    if planned > limit:
+        return (
+            f"refused before spending: this run would process {format_bytes(planned)} "
+            f"({planned:,} bytes), over budget.max_bytes_per_run={limit:,}. Narrow the window "
+            "or raise the budget."
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class Estimate:
+    label: str
+    bytes: int
+
+
+def estimate(config: Config, wh: Warehouse, window: DateWindow) -> list[Estimate]:
+    """Bytes per check (each alone) and for the one combined query a run sends."""
+    checks = build_checks(config)
+    out = [Estimate(c.name, wh.bytes_processed(check_query(config, [c], window))) for c in checks]
+    out.append(
+        Estimate(
+            "total (one combined query)", wh.bytes_processed(check_query(config, checks, window))
+        )
+    )
+    return out
+
+
+def monthly_cost(config: Config, bytes_per_run: int) -> float:
+    runs = config.budget.runs_per_day * 30
+    return bytes_per_run * runs / 1024**4 * config.budget.usd_per_tib
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return f"{n:.1f} TiB"
