@@ -53,13 +53,9 @@ class CheckResult:
 class JoinColumns:
     """Names the shared join exposes to check fragments (see checks/join.py)."""
 
-    key_aliases: tuple[str, ...]
     key_names: tuple[str, ...]
     features: tuple[str, ...]
     quality_locations: tuple[str, ...]
-
-    def feature_alias(self, index: int) -> str:
-        return f"f{index}"
 
 
 @dataclass(frozen=True)

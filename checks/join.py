@@ -34,7 +34,6 @@ class Tables:
     def join_columns(self) -> JoinColumns:
         keys = self.predictions.keys
         return JoinColumns(
-            key_aliases=tuple(f"key_{i}" for i in range(len(keys))),
             key_names=tuple(keys),
             features=tuple(self.predictions.features),
             quality_locations=tuple(loc.describe() for loc in self.predictions.quality),

@@ -84,7 +84,3 @@ def json_path_literal(path: str) -> str:
     """JSONPath is part of the query's shape (BigQuery wants a constant); it is validated
     against a strict grammar at config load, so quoting it as a literal is safe."""
     return "'" + path + "'"
-
-
-def countif(condition: str) -> str:
-    return f"COUNTIF({condition})"

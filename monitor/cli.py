@@ -202,7 +202,7 @@ _DECLARE_TYPES = {"DATE": "DATE", "FLOAT64": "FLOAT64", "INT64": "INT64", "STRIN
 @config_option
 @click.argument("check_name", metavar="CHECK", type=click.Choice([*CHECKS, "impact"]))
 @window_options
-@click.option("--native", is_flag=True, help="Print the SQL as the configured backend runs it.")
+@click.option("--native", is_flag=True, help="Print the SQL as DuckDB runs it (transpiled).")
 @click.option(
     "--params",
     "with_params",
@@ -224,7 +224,7 @@ def sql(
     else:
         query = check_query(config, build_checks(config, [check_name]), window)
     if native:
-        from monitor.warehouse.duckdb import to_duckdb
+        from monitor.warehouse.duckdb import to_duckdb  # BigQuery runs `query.sql` itself
 
         click.echo(to_duckdb(query.sql) + ";")
         click.echo(json.dumps(output.jsonable(query.param_values())), err=True)

@@ -47,10 +47,6 @@ class Warehouse(ABC):
             "warehouse.backend: bigquery"
         )
 
-    def native_sql(self, query: Query) -> str:
-        """The statement as this engine will run it (for `featmon sql --native`)."""
-        return query.sql
-
     def close(self) -> None:  # noqa: B027 - most adapters hold nothing to release
         pass
 

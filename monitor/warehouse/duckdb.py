@@ -143,9 +143,6 @@ class DuckDBWarehouse(Warehouse):
         with contextlib.suppress(duckdb.Error):
             self.con.execute("SET TimeZone = 'UTC'")
 
-    def native_sql(self, query: Query) -> str:
-        return to_duckdb(query.sql)
-
     def rows(self, query: Query) -> Iterator[dict[str, Any]]:
         sql = to_duckdb(query.sql)
         try:
