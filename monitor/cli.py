@@ -113,6 +113,8 @@ def print_estimate(config: Config, window: DateWindow, fmt: str) -> int:
     from monitor.cost import estimate, format_bytes, monthly_cost
     from monitor.warehouse.base import EstimateUnsupported
 
+    if config.warehouse.backend != "bigquery":
+        _fail(EXIT_USAGE, ["--estimate dry-runs the queries: it needs warehouse.backend: bigquery"])
     try:
         with open_warehouse(config) as wh:
             figures = estimate(config, wh, window)

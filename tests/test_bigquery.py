@@ -319,10 +319,13 @@ def test_estimate_prints_bytes_per_check_and_monthly_cost(
     assert "total (one combined query)" in text and "about $" in text
 
 
-def test_estimate_on_duckdb_is_a_usage_error() -> None:
-    proc = featmon("check", "-c", str(ROOT / "config.yaml"), "--estimate")
+def test_estimate_on_duckdb_is_a_usage_error(tmp_path: Path) -> None:
+    data = default_config_data()
+    data["warehouse"] = {"backend": "duckdb", "path": str(tmp_path / "absent.duckdb")}
+    proc = featmon("check", "-c", str(write_config(tmp_path / "c.yaml", data)), "--estimate")
     assert proc.returncode == 2
-    assert "dry runs need warehouse.backend: bigquery" in proc.stderr
+    assert "it needs warehouse.backend: bigquery" in proc.stderr
+    assert not (tmp_path / "absent.duckdb").exists()
 
 
 def test_unreadable_service_account_key_is_an_error_for_every_check(tmp_path: Path) -> None:
