@@ -1,0 +1,208 @@
+"""The Slack sink: delivers lifecycle notifications and reports what happened.
+
+Bot token (chat.postMessage / chat.update / thread replies) or an incoming webhook (posts
+only: no updates, no threads, so growth waits for the next repeat and a resolution is a new
+message). 429s wait for Retry-After, 5xx and connection errors are retried a few times;
+a failure is returned as a `Delivery` the caller keeps pending and retries next run, and
+errors a human must fix (bad token, unknown channel) say so and are marked not retryable.
+The token never appears in any message this module produces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk import WebClient, WebhookClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from alerts.lifecycle import Notification
+from alerts.slack_message import SlackMessage, firing_message, resolved_message
+
+# Errors retrying cannot fix: a person has to change the token, scopes or channel.
+NEEDS_A_HUMAN = {
+    "invalid_auth": "the Slack token is invalid (check SLACK_BOT_TOKEN)",
+    "not_authed": "no Slack token was sent (check SLACK_BOT_TOKEN)",
+    "token_revoked": "the Slack token was revoked",
+    "account_inactive": "the Slack app's account is inactive",
+    "missing_scope": "the Slack app lacks a scope (chat:write)",
+    "channel_not_found": "channel {channel} does not exist or the bot cannot see it",
+    "not_in_channel": "the bot is not in {channel}: invite it",
+    "is_archived": "channel {channel} is archived",
+}
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    token: str | None = None
+    webhook_url: str | None = None
+    base_url: str = "https://slack.com/api/"
+    channels: Mapping[str, str] = field(
+        default_factory=lambda: {
+            "critical": "#nba-alerts",
+            "warning": "#nba-alerts",
+            "info": "#nba-alerts",
+        }
+    )
+    runbook_url: str | None = None
+    max_retries: int = 2
+
+
+@dataclass(frozen=True)
+class Delivery:
+    ok: bool
+    channel: str | None = None
+    ts: str | None = None  # the message's id in Slack (bot token only)
+    error: str = ""
+    retryable: bool = True
+
+
+class SlackSink:
+    name = "slack"
+
+    def __init__(self, settings: SlackSettings) -> None:
+        if bool(settings.token) == bool(settings.webhook_url):
+            raise ValueError("give exactly one of a bot token or a webhook URL")
+        self.settings = settings
+        handlers = [
+            RateLimitErrorRetryHandler(max_retry_count=settings.max_retries),
+            ServerErrorRetryHandler(max_retry_count=settings.max_retries),
+            ConnectionErrorRetryHandler(max_retry_count=settings.max_retries),
+        ]
+        self.client: WebClient | None = None
+        self.webhook: WebhookClient | None = None
+        if settings.token:
+            self.client = WebClient(
+                token=settings.token, base_url=settings.base_url, retry_handlers=handlers
+            )
+        else:
+            assert settings.webhook_url
+            self.webhook = WebhookClient(settings.webhook_url, retry_handlers=handlers)
+
+    def channel_for(self, severity: str) -> str:
+        channels = self.settings.channels
+        return channels.get(severity) or channels.get("warning") or next(iter(channels.values()))
+
+    def deliver(
+        self, note: Notification, *, channel: str | None = None, ts: str | None = None
+    ) -> Delivery:
+        """Send one notification. `channel`/`ts` locate the alert's earlier message (as
+        recorded by the notification log) for updates, repeats and resolutions."""
+        state = note.state
+        channel = channel or self.channel_for(state.labels.get("severity", "warning"))
+        if note.kind == "resolved":
+            message = resolved_message(state)
+            if ts is None or self.client is None:
+                return self._post(channel, message)
+            reply = self._post(channel, message, thread_ts=ts)
+            if not reply.ok:
+                return reply
+            return self._update(channel, ts, message)
+        assert note.alert is not None
+        message = firing_message(note.alert, self.settings.runbook_url)
+        if note.kind == "firing" or ts is None:
+            return self._post(channel, message, metadata=_metadata(note))
+        if self.client is None:  # a webhook cannot edit: growth shows at the next repeat
+            if note.kind == "update":
+                return Delivery(ok=True, channel=channel, error="webhook: update skipped")
+            return self._post(channel, message)
+        if note.kind == "update":
+            return self._update(channel, ts, message)
+        # repeat: bump the same thread, visible in the channel.
+        updated = self._update(channel, ts, message)
+        if not updated.ok:
+            return updated
+        return self._post(channel, message, thread_ts=ts, broadcast=True)
+
+    def _post(
+        self,
+        channel: str,
+        message: SlackMessage,
+        *,
+        thread_ts: str | None = None,
+        broadcast: bool = False,
+        metadata: dict[str, Any] | None = None,
+    ) -> Delivery:
+        if self.webhook is not None:
+            return self._webhook(channel, message)
+        assert self.client is not None
+        try:
+            resp = self.client.chat_postMessage(
+                channel=channel,
+                text=message.text,
+                blocks=message.blocks,
+                thread_ts=thread_ts,
+                reply_broadcast=broadcast or None,
+                metadata=metadata,
+            )
+        except SlackApiError as e:
+            return _api_failure(e, channel)
+        except (SlackClientError, OSError) as e:
+            return Delivery(
+                ok=False, channel=channel, error=f"Slack unreachable: {type(e).__name__}"
+            )
+        return Delivery(
+            ok=True,
+            channel=str(resp.get("channel") or channel),
+            ts=thread_ts or str(resp.get("ts")),
+        )
+
+    def _update(self, channel: str, ts: str, message: SlackMessage) -> Delivery:
+        assert self.client is not None
+        try:
+            self.client.chat_update(
+                channel=channel, ts=ts, text=message.text, blocks=message.blocks
+            )
+        except SlackApiError as e:
+            return _api_failure(e, channel)
+        except (SlackClientError, OSError) as e:
+            return Delivery(
+                ok=False, channel=channel, error=f"Slack unreachable: {type(e).__name__}"
+            )
+        return Delivery(ok=True, channel=channel, ts=ts)
+
+    def _webhook(self, channel: str, message: SlackMessage) -> Delivery:
+        assert self.webhook is not None
+        try:
+            resp = self.webhook.send(text=message.text, blocks=message.blocks)
+        except (SlackClientError, OSError) as e:
+            return Delivery(
+                ok=False, channel=channel, error=f"Slack unreachable: {type(e).__name__}"
+            )
+        if resp.status_code == 200:
+            return Delivery(ok=True, channel=channel)
+        body = (resp.body or "").strip()[:80]
+        permanent = resp.status_code in (400, 403, 404, 410)
+        hint = " (check SLACK_WEBHOOK_URL)" if permanent else ""
+        return Delivery(
+            ok=False,
+            channel=channel,
+            retryable=not permanent,
+            error=f"Slack webhook answered {resp.status_code} {body}{hint}",
+        )
+
+
+def _metadata(note: Notification) -> dict[str, Any]:
+    """Lets the next run find this message again (reconciling a crash after sending)."""
+    return {
+        "event_type": "featmon_alert",
+        "event_payload": {"fingerprint": note.state.fingerprint, "kind": note.kind},
+    }
+
+
+def _api_failure(e: SlackApiError, channel: str) -> Delivery:
+    code = str(e.response.get("error") or "unknown_error")
+    if code in NEEDS_A_HUMAN:
+        return Delivery(
+            ok=False,
+            channel=channel,
+            retryable=False,
+            error=f"Slack {code}: {NEEDS_A_HUMAN[code].format(channel=channel)}",
+        )
+    return Delivery(ok=False, channel=channel, error=f"Slack {code} (will retry)")
