@@ -10,6 +10,7 @@ The token never appears in any message this module produces.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,10 +91,16 @@ class SlackSink:
         return channels.get(severity) or channels.get("warning") or next(iter(channels.values()))
 
     def deliver(
-        self, note: Notification, *, channel: str | None = None, ts: str | None = None
+        self,
+        note: Notification,
+        *,
+        channel: str | None = None,
+        ts: str | None = None,
+        note_id: str | None = None,
     ) -> Delivery:
         """Send one notification. `channel`/`ts` locate the alert's earlier message (as
-        recorded by the notification log) for updates, repeats and resolutions."""
+        recorded by the notification log) for updates, repeats and resolutions; `note_id`
+        goes into the message metadata so `find` can recognise it after a crash."""
         state = note.state
         channel = channel or self.channel_for(state.labels.get("severity", "warning"))
         if note.kind == "resolved":
@@ -107,7 +114,7 @@ class SlackSink:
         assert note.alert is not None
         message = firing_message(note.alert, self.settings.runbook_url)
         if note.kind == "firing" or ts is None:
-            return self._post(channel, message, metadata=_metadata(note))
+            return self._post(channel, message, metadata=_metadata(note, note_id))
         if self.client is None:  # a webhook cannot edit: growth shows at the next repeat
             if note.kind == "update":
                 return Delivery(ok=True, channel=channel, error="webhook: update skipped")
@@ -119,6 +126,45 @@ class SlackSink:
         if not updated.ok:
             return updated
         return self._post(channel, message, thread_ts=ts, broadcast=True)
+
+    def find(self, note_id: str, channel: str, since: dt.datetime) -> Delivery | None:
+        """The message a crashed run sent for `note_id`, if Slack has it (bot token only:
+        a webhook cannot read history, so after a crash it may post twice)."""
+        if self.client is None:
+            return None
+        try:
+            channel_id = self._channel_id(channel)
+            if channel_id is None:
+                return None
+            resp = self.client.conversations_history(
+                channel=channel_id,
+                oldest=str((since - dt.timedelta(minutes=5)).timestamp()),
+                include_all_metadata=True,
+                limit=200,
+            )
+        except (SlackApiError, SlackClientError, OSError):
+            return None  # cannot tell: the caller re-sends (at-least-once)
+        for message in resp.get("messages") or []:
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("notification_id") == note_id:
+                return Delivery(ok=True, channel=channel_id, ts=str(message.get("ts")))
+        return None
+
+    def _channel_id(self, channel: str) -> str | None:
+        if not channel.startswith("#"):
+            return channel
+        assert self.client is not None
+        cursor = None
+        while True:
+            resp = self.client.conversations_list(
+                types="public_channel,private_channel", limit=1000, cursor=cursor
+            )
+            for c in resp.get("channels") or []:
+                if c.get("name") == channel[1:]:
+                    return str(c["id"])
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
 
     def _post(
         self,
@@ -188,12 +234,12 @@ class SlackSink:
         )
 
 
-def _metadata(note: Notification) -> dict[str, Any]:
+def _metadata(note: Notification, note_id: str | None) -> dict[str, Any]:
     """Lets the next run find this message again (reconciling a crash after sending)."""
-    return {
-        "event_type": "featmon_alert",
-        "event_payload": {"fingerprint": note.state.fingerprint, "kind": note.kind},
-    }
+    payload = {"fingerprint": note.state.fingerprint, "kind": note.kind}
+    if note_id:
+        payload["notification_id"] = note_id
+    return {"event_type": "featmon_alert", "event_payload": payload}
 
 
 def _api_failure(e: SlackApiError, channel: str) -> Delivery:

@@ -152,7 +152,13 @@ def print_estimate(config: Config, window: DateWindow, fmt: str) -> int:
 def run_and_report(
     config: Config, window: DateWindow, only: list[str], fmt: str, fail_on_alert: bool
 ) -> int:
+    from monitor.notify import notify, now_utc
+
     report = run_cycle(config, window, only or None)
+    delivery = notify(config, report, now_utc())
+    if delivery is not None:
+        for problem in delivery.problems:
+            click.echo(f"featmon: notification not delivered (kept pending): {problem}", err=True)
     alerts = alerts_from(report.results)
     if fmt == "json":
         click.echo(output.report_json(report))
@@ -168,6 +174,11 @@ def run_and_report(
             f"status={report.status} alerts={fired} errors={errors} "
             f"queries={report.queries} duration={report.duration_s:.2f}s"
         )
+        if delivery is not None:
+            click.echo(
+                f"notifications: sent={delivery.sent} pending={delivery.pending} "
+                f"reconciled={delivery.reconciled}"
+            )
     if report.status == "error":
         return EXIT_CHECK_ERROR
     if fail_on_alert and report.status == "alert":
@@ -307,3 +318,127 @@ def _load_with_path(path: str | None) -> tuple[Config, str]:
     except ConfigError as e:
         _fail(EXIT_USAGE, [f"config error: {p}" for p in e.problems])
     return config, str(found)
+
+
+def _state_or_fail(config: Config) -> Any:
+    from monitor.notify import open_state
+
+    if config.warehouse.backend != "duckdb":
+        _fail(EXIT_USAGE, ["alert state is kept in the DuckDB warehouse so far"])
+    if not config.warehouse_path().exists():
+        _fail(EXIT_CHECK_ERROR, [f"no warehouse at {config.warehouse_path()} (run featmon demo?)"])
+    return open_state(config)
+
+
+@main.command("alerts")
+@config_option
+@click.option("--all", "show_all", is_flag=True, help="Include resolved alerts.")
+def alerts_command(config_path: str | None, show_all: bool) -> None:
+    """List firing (and pending) alerts with their last notification."""
+    config = _load(config_path)
+    wh, store = _state_or_fail(config)
+    with wh:
+        states = store.all_alerts()
+        last = store.last_notifications()
+    shown = [s for s in states if show_all or s.status == "firing"]
+    if not shown:
+        click.echo("no firing alerts" if not show_all else "no alerts recorded")
+        return
+    for s in shown:
+        labels = s.labels
+        name = labels["check"] + (f"[{labels['feature']}]" if labels.get("feature") else "")
+        if labels.get("kind") == "error":
+            name += " (cannot run)"
+        note = last.get(s.fingerprint)
+        told = "never notified"
+        if note:
+            told = f"last {note['kind']} via {note['sink']}: {note['status']}"
+            if note["status"] != "sent" and note["error"]:
+                told += f" ({note['error']})"
+        muted = f" muted ({s.muted_by})" if s.muted_by and s.status == "firing" else ""
+        when = s.resolved_at if s.status == "resolved" else s.started_at
+        click.echo(
+            f"{s.status:<8} {labels['severity']:<8} {name} {labels.get('game_date') or '-'} "
+            f"{s.affected}/{s.total} since {when:%Y-%m-%d %H:%M}Z{muted}; {told}"
+        )
+
+
+@main.group()
+def silence() -> None:
+    """Mute alerts that match labels, until a time."""
+
+
+@silence.command("add")
+@config_option
+@click.option(
+    "--match",
+    "matches",
+    multiple=True,
+    required=True,
+    metavar="LABEL=VALUE",
+    help="check=..., game_date=..., feature=..., severity=... (repeatable)",
+)
+@click.option("--for", "duration", metavar="DURATION", help="How long, e.g. 2h.")
+@click.option("--until", "until", type=click.DateTime(), help="Until when (UTC).")
+@click.option("--reason", required=True, help="Why (shown to on-call).")
+def silence_add(
+    config_path: str | None,
+    matches: tuple[str, ...],
+    duration: str | None,
+    until: dt.datetime | None,
+    reason: str,
+) -> None:
+    from alerts.lifecycle import parse_duration
+    from monitor.notify import now_utc
+
+    config = _load(config_path)
+    match: dict[str, str] = {}
+    for item in matches:
+        key, sep, value = item.partition("=")
+        if not sep or key not in {"check", "game_date", "feature", "severity", "kind"}:
+            raise click.UsageError(f"--match {item!r}: use LABEL=VALUE with a known label")
+        match[key] = value
+    now = now_utc()
+    if (duration is None) == (until is None):
+        raise click.UsageError("give --for or --until")
+    try:
+        end = now + parse_duration(duration) if duration else until.replace(tzinfo=dt.UTC)  # type: ignore[union-attr]
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    wh, store = _state_or_fail(config)
+    with wh:
+        silence_id = store.add_silence(match, end, reason, now)
+    click.echo(f"silence {silence_id} until {end:%Y-%m-%d %H:%M}Z: {match} ({reason})")
+
+
+@silence.command("list")
+@config_option
+@click.option("--all", "show_all", is_flag=True, help="Include expired silences.")
+def silence_list(config_path: str | None, show_all: bool) -> None:
+    from monitor.notify import now_utc
+
+    config = _load(config_path)
+    wh, store = _state_or_fail(config)
+    with wh:
+        rows = store.silences(now_utc(), active_only=not show_all)
+    for r in rows:
+        state = "expired" if r["expired_at"] else "active"
+        click.echo(
+            f"{r['id']} {state} until {r['until']:%Y-%m-%d %H:%M}Z {r['match']} ({r['reason']})"
+        )
+    if not rows:
+        click.echo("no silences")
+
+
+@silence.command("expire")
+@config_option
+@click.argument("silence_id")
+def silence_expire(config_path: str | None, silence_id: str) -> None:
+    from monitor.notify import now_utc
+
+    config = _load(config_path)
+    wh, store = _state_or_fail(config)
+    with wh:
+        if not store.expire_silence(silence_id, now_utc()):
+            _fail(EXIT_USAGE, [f"no silence {silence_id}"])
+    click.echo(f"silence {silence_id} expired")

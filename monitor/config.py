@@ -20,16 +20,17 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     create_model,
     field_validator,
     model_validator,
 )
 
-from checks.base import CheckSettings
+from checks.base import CheckSettings, Severity
 from checks.registry import CHECKS
 from monitor.sql_safety import PROJECT
-from monitor.tables import FeatureStoreTable, PredictionsTable, Strict
+from monitor.tables import FeatureStoreTable, Identifier, PredictionsTable, Strict
 
 ENV_VAR = "FEATMON_CONFIG"
 DEFAULT_FILE = "config.yaml"
@@ -141,8 +142,71 @@ class ConsoleSink(Strict):
     pass
 
 
+class StateConfig(Strict):
+    """Where alert state and the notification log live: a schema in the DuckDB warehouse."""
+
+    dataset: Identifier = "featmon_state"
+
+
+class SilenceRule(Strict):
+    match: dict[str, str]
+    until: dt.datetime
+    reason: str = ""
+
+    @field_validator("until")
+    @classmethod
+    def _aware(cls, v: dt.datetime) -> dt.datetime:
+        return v if v.tzinfo else v.replace(tzinfo=dt.UTC)
+
+
+class InhibitRule(Strict):
+    source: str
+    target: str
+
+    @field_validator("source", "target")
+    @classmethod
+    def _known_check(cls, v: str) -> str:
+        if v not in CHECKS:
+            raise ValueError(f"unknown check {v!r}; known: {', '.join(CHECKS)}")
+        return v
+
+
+def _default_channels() -> dict[Severity, str]:
+    return {"critical": "#nba-alerts", "warning": "#nba-alerts", "info": "#nba-alerts"}
+
+
+class SlackConfig(Strict):
+    """A bot token (updates and threads) or an incoming webhook (posts only). Secrets come
+    from the environment (`${SLACK_BOT_TOKEN}`) and are never printed."""
+
+    token: SecretStr | None = None
+    webhook_url: SecretStr | None = None
+    base_url: str = "https://slack.com/api/"
+    channels: dict[Severity, str] = Field(default_factory=_default_channels)
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 2
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> SlackConfig:
+        if (self.token is None) == (self.webhook_url is None):
+            raise ValueError("give exactly one of `token` or `webhook_url`")
+        return self
+
+
 class AlertsConfig(Strict):
+    repeat_interval: str = "4h"
+    runbook_url: str | None = None
+    silences: list[SilenceRule] = Field(default_factory=list)
+    inhibit: list[InhibitRule] = Field(default_factory=list)
     console: ConsoleSink | None = ConsoleSink()
+    slack: SlackConfig | None = None
+
+    @field_validator("repeat_interval")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        from alerts.lifecycle import parse_duration
+
+        parse_duration(v)
+        return v
 
 
 def _checks_model() -> type[BaseModel]:
@@ -167,6 +231,7 @@ class Config(Strict):
     predictions: PredictionsTable = PredictionsTable()
     checks: ChecksConfig = Field(default_factory=ChecksConfig)  # type: ignore[valid-type]
     alerts: AlertsConfig = AlertsConfig()
+    state: StateConfig = StateConfig()
 
     # Set by load_config: where relative paths are resolved from.
     base_dir: Path = Field(default=Path("."), exclude=True)
@@ -203,6 +268,11 @@ class Config(Strict):
                 "feature_store.write_times.source: `partitions` reads BigQuery's "
                 "INFORMATION_SCHEMA.PARTITIONS and needs warehouse.backend: bigquery "
                 "(use `row` or `log_table` on DuckDB)"
+            )
+        if self.alerts.slack is not None and self.warehouse.backend != "duckdb":
+            problems.append(
+                "alerts.slack: alert state (what was sent, what is pending) is kept in the "
+                "DuckDB warehouse so far; a BigQuery state store is not implemented yet"
             )
         for name in self.enabled_checks():
             check = CHECKS[name]

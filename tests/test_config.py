@@ -116,6 +116,21 @@ def test_the_shipped_config_is_valid() -> None:
             "predictions.keys: must pair one-to-one with feature_store.keys",
         ),
         ("predictions.features", {}, "checks.feature_mismatch: needs predictions.features"),
+        (
+            "alerts",
+            {"slack": {"token": "x", "webhook_url": "y"}},
+            "alerts.slack: give exactly one of `token` or `webhook_url`",
+        ),
+        (
+            "alerts",
+            {"inhibit": [{"source": "nope", "target": "stale_predictions"}]},
+            "alerts.inhibit[0].source: unknown check 'nope'",
+        ),
+        (
+            "alerts",
+            {"repeat_interval": "4 hours"},
+            "alerts.repeat_interval: '4 hours' is not a duration",
+        ),
     ],
 )
 def test_each_problem_names_its_field(path: str, value: Any, expected: str) -> None:
@@ -218,3 +233,14 @@ def test_validate_ok() -> None:
     proc = featmon("validate", "-c", str(ROOT / "config.yaml"))
     assert proc.returncode == 0, proc.stderr
     assert "ok" in proc.stdout and "stale_predictions" in proc.stdout
+
+
+def test_slack_needs_the_duckdb_state_store_for_now() -> None:
+    data = with_("warehouse", {"backend": "bigquery", "project": "test-proj"})
+    data["alerts"] = {"slack": {"token": "xoxb-secret"}}
+    found = problems(data)
+    assert found == [
+        "alerts.slack: alert state (what was sent, what is pending) is kept in the DuckDB "
+        "warehouse so far; a BigQuery state store is not implemented yet"
+    ]
+    assert all("xoxb-secret" not in p for p in found)

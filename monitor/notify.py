@@ -1,0 +1,70 @@
+"""After a run: the alert lifecycle against the stored state, then delivery through the
+notification log. Runs only when a notifying sink (Slack) is configured, so a plain
+`featmon check` on the embedded default stays read-only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+from alerts.dispatch import DispatchReport, Notifier, dispatch
+from alerts.lifecycle import Inhibit, Silence, evaluate, parse_duration
+from alerts.slack import SlackSettings, SlackSink
+from monitor.config import Config
+from monitor.cycle import RunReport
+from monitor.state import StateStore
+from monitor.warehouse.duckdb import DuckDBWarehouse
+
+# For tests and replays: the wall clock the lifecycle uses (ISO 8601).
+NOW_ENV = "FEATMON_NOW"
+
+
+def now_utc() -> dt.datetime:
+    fixed = os.environ.get(NOW_ENV)
+    if fixed:
+        moment = dt.datetime.fromisoformat(fixed)
+        return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return dt.datetime.now(dt.UTC)
+
+
+def notifiers(config: Config) -> list[Notifier]:
+    slack = config.alerts.slack
+    if slack is None:
+        return []
+    settings = SlackSettings(
+        token=slack.token.get_secret_value() if slack.token else None,
+        webhook_url=slack.webhook_url.get_secret_value() if slack.webhook_url else None,
+        base_url=slack.base_url,
+        channels={str(k): v for k, v in slack.channels.items()},
+        runbook_url=config.alerts.runbook_url,
+        max_retries=slack.max_retries,
+    )
+    return [SlackSink(settings)]
+
+
+def open_state(config: Config) -> tuple[DuckDBWarehouse, StateStore]:
+    wh = DuckDBWarehouse(config.warehouse_path(), read_only=False)
+    store = StateStore(wh, config.state.dataset)
+    store.ensure()
+    return wh, store
+
+
+def notify(config: Config, report: RunReport, now: dt.datetime) -> DispatchReport | None:
+    sinks = notifiers(config)
+    if not sinks:
+        return None
+    wh, store = open_state(config)
+    with wh:
+        silences = [Silence(s.match, s.until, s.reason) for s in config.alerts.silences]
+        silences += store.active_silences(now)
+        transition = evaluate(
+            store.firing(),
+            report.results,
+            now,
+            window=(report.window.start, report.window.end),
+            repeat_interval=parse_duration(config.alerts.repeat_interval),
+            silences=silences,
+            inhibits=[Inhibit(r.source, r.target) for r in config.alerts.inhibit],
+        )
+        store.save(transition.states.values())
+        return dispatch(store, sinks, transition.notifications, now)

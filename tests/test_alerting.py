@@ -1,0 +1,255 @@
+"""The alert lifecycle across separate `featmon check` processes over one DuckDB state,
+delivering to a local Slack stand-in through the official slack-sdk client."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from monitor.demo_schema import PREDICTIONS_TABLE
+from monitor.warehouse.duckdb import DuckDBWarehouse
+from tests.conftest import DAY, Lab, featmon, utc, write_config
+
+T0 = dt.datetime(2026, 2, 3, 5, 0, tzinfo=dt.UTC)
+ENV = {**os.environ, "TEST_SLACK_TOKEN": "xoxb-test-token"}
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address() -> tuple[str, int]:
+    return ("127.0.0.1", 0)
+
+
+class SlackStandIn:
+    """Answers chat.postMessage / chat.update / conversations.* like Slack, recording all."""
+
+    def __init__(self, server: HTTPServer) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.messages: list[dict[str, Any]] = []  # top-level messages, for history
+        self.down = False
+        ts = itertools.count(1)
+
+        def api(request: Request) -> Response:
+            method = request.path.rsplit("/", 1)[-1]
+            body = request.get_json(silent=True) or dict(request.form)
+            if self.down:
+                return Response("upstream down", status=503)
+            self.calls.append({"method": method, "body": body})
+            answer: dict[str, Any] = {"ok": True}
+            if method == "chat.postMessage":
+                message = {
+                    "ts": f"1770100000.{next(ts):06d}",
+                    "text": body.get("text"),
+                    "metadata": body.get("metadata"),
+                    "thread_ts": body.get("thread_ts"),
+                }
+                if not body.get("thread_ts"):
+                    self.messages.append(message)
+                answer.update(channel="C1", ts=message["ts"])
+            elif method == "chat.update":
+                answer.update(channel=body["channel"], ts=body["ts"])
+            elif method == "conversations.list":
+                answer["channels"] = [{"id": "C1", "name": "nba-alerts"}]
+            elif method == "conversations.history":
+                answer["messages"] = list(reversed(self.messages))
+            return Response(json.dumps(answer), content_type="application/json")
+
+        server.expect_request("/api/chat.postMessage").respond_with_handler(api)
+        server.expect_request("/api/chat.update").respond_with_handler(api)
+        server.expect_request("/api/conversations.list").respond_with_handler(api)
+        server.expect_request("/api/conversations.history").respond_with_handler(api)
+
+    def methods(self) -> list[str]:
+        return [c["method"] for c in self.calls if not c["method"].startswith("conversations.")]
+
+
+@pytest.fixture
+def slack(httpserver: HTTPServer) -> Iterator[SlackStandIn]:
+    yield SlackStandIn(httpserver)
+
+
+def setup(lab: Lab, server: HTTPServer, tmp_path: Path, **alerts: Any) -> Path:
+    lab.add_store("a", quality=87.59, written_at=utc("22:30"))
+    for _ in range(3):
+        lab.add_prediction("a", quality=65.46, made_at=utc("23:12:42"))
+    lab.flush()
+    data = lab.config_data()
+    data["checks"] = {"quality_mismatch": {"severity": "critical", "tolerance": 0.5}}
+    data["alerts"] = {
+        "repeat_interval": "4h",
+        "runbook_url": "https://runbooks.example/featmon",
+        "console": {},
+        "slack": {
+            "token": "${TEST_SLACK_TOKEN}",
+            "base_url": server.url_for("/api/"),
+            "channels": {"critical": "#nba-alerts", "warning": "#nba-alerts"},
+            "max_retries": 0,
+        },
+        **alerts,
+    }
+    return write_config(tmp_path / "featmon.yaml", data)
+
+
+def check(config: Path, at: dt.datetime, **env: str) -> Any:
+    return featmon(
+        "check",
+        "-c",
+        str(config),
+        env={
+            **os.environ,
+            "FEATMON_NOW": at.isoformat(),
+            "TEST_SLACK_TOKEN": "xoxb-test-token",
+            **env,
+        },
+    )
+
+
+def add_bad_predictions(lab: Lab, n: int) -> None:
+    for _ in range(n):
+        lab.add_prediction("a", quality=65.46, made_at=utc("23:20"))
+    lab.flush()
+
+
+def fix_predictions(lab: Lab) -> None:
+    wh = DuckDBWarehouse(lab.path, read_only=False)
+    wh.execute(f"UPDATE {PREDICTIONS_TABLE} SET feature_quality_score = 87.59")
+    wh.close()
+
+
+def test_fire_once_repeat_update_and_resolve_across_processes(
+    lab: Lab, httpserver: HTTPServer, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    config = setup(lab, httpserver, tmp_path)
+    first = check(config, T0)
+    assert first.returncode == 0, first.stderr
+    assert "notifications: sent=1 pending=0" in first.stdout
+    assert slack.methods() == ["chat.postMessage"]
+    post = slack.calls[0]["body"]
+    assert post["channel"] == "#nba-alerts"
+    assert post["text"].startswith("CRITICAL quality_mismatch 2026-02-03: 3 of 3 predictions")
+    assert "*3 / 3 predictions (100.0%)*" in json.dumps(post["blocks"])
+    assert "xoxb-test-token" not in first.stdout + first.stderr
+
+    assert check(config, T0 + dt.timedelta(minutes=5)).returncode == 0
+    assert slack.methods() == ["chat.postMessage"]  # no duplicate on rerun
+
+    check(config, T0 + dt.timedelta(hours=4))
+    assert slack.methods()[1:] == ["chat.update", "chat.postMessage"]  # repeat in the thread
+    assert slack.calls[-1]["body"]["thread_ts"] == slack.messages[0]["ts"]
+
+    add_bad_predictions(lab, 2)
+    check(config, T0 + dt.timedelta(hours=4, minutes=5))
+    assert slack.methods()[3:] == ["chat.update"]  # growth edits the message
+    assert "*5 / 5 predictions (100.0%)*" in json.dumps(slack.calls[-1]["body"]["blocks"])
+
+    fix_predictions(lab)
+    check(config, T0 + dt.timedelta(hours=5))
+    assert slack.methods()[4:] == ["chat.postMessage", "chat.update"]
+    reply, update = slack.calls[-2]["body"], slack.calls[-1]["body"]
+    assert reply["thread_ts"] == slack.messages[0][
+        "ts"
+    ] and "Resolved: the check passes" in json.dumps(reply)
+    assert update["ts"] == slack.messages[0]["ts"] and update["text"].startswith("RESOLVED")
+    listing = featmon("alerts", "-c", str(config), "--all", env=ENV).stdout
+    assert listing.startswith("resolved critical quality_mismatch 2026-02-03")
+
+
+def test_slack_down_for_three_runs_then_exactly_one_message(
+    lab: Lab, httpserver: HTTPServer, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    config = setup(lab, httpserver, tmp_path)
+    slack.down = True
+    stderrs = []
+    for minutes in (0, 5, 10):
+        proc = check(config, T0 + dt.timedelta(minutes=minutes))
+        assert proc.returncode == 0 and "notifications: sent=0 pending=1" in proc.stdout
+        stderrs.append(proc.stderr)
+    assert "not delivered (kept pending)" in stderrs[0]
+    assert all("not delivered" not in e for e in stderrs[1:])  # reported once
+    assert "last firing via slack: pending" in featmon("alerts", "-c", str(config), env=ENV).stdout
+    slack.down = False
+    proc = check(config, T0 + dt.timedelta(minutes=15))
+    assert "notifications: sent=1 pending=0" in proc.stdout
+    check(config, T0 + dt.timedelta(minutes=20))
+    assert slack.methods() == ["chat.postMessage"]
+
+
+def test_a_crash_between_sending_and_recording_does_not_post_twice(
+    lab: Lab, httpserver: HTTPServer, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    config = setup(lab, httpserver, tmp_path)
+    crashed = check(config, T0, FEATMON_FAULT_CRASH_AFTER_DELIVERY="1")
+    assert crashed.returncode == 75
+    assert slack.methods() == ["chat.postMessage"]
+    after = check(config, T0 + dt.timedelta(minutes=5))
+    assert "reconciled=1" in after.stdout
+    assert slack.methods() == ["chat.postMessage"]  # found in history, not re-posted
+    check(config, T0 + dt.timedelta(hours=5))  # and the recorded ts is used for the repeat
+    assert slack.calls[-1]["body"]["thread_ts"] == slack.messages[0]["ts"]
+
+
+def test_silence_from_the_cli_mutes_until_expired(
+    lab: Lab, httpserver: HTTPServer, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    config = setup(lab, httpserver, tmp_path)
+    added = featmon(
+        "silence",
+        "add",
+        "-c",
+        str(config),
+        "--match",
+        "check=quality_mismatch",
+        "--match",
+        f"game_date={DAY}",
+        "--for",
+        "2h",
+        "--reason",
+        "regeneration running",
+        env={**os.environ, "FEATMON_NOW": T0.isoformat(), "TEST_SLACK_TOKEN": "x"},
+    )
+    assert added.returncode == 0, added.stderr
+    silence_id = added.stdout.split()[1]
+    check(config, T0)
+    assert slack.methods() == []
+    assert (
+        "muted (silenced: regeneration running)"
+        in featmon("alerts", "-c", str(config), env=ENV).stdout
+    )
+    expired = featmon(
+        "silence",
+        "expire",
+        "-c",
+        str(config),
+        silence_id,
+        env=ENV,
+    )
+    assert expired.returncode == 0
+    check(config, T0 + dt.timedelta(minutes=5))
+    assert slack.methods() == ["chat.postMessage"]
+
+
+def test_a_check_error_never_resolves_and_raises_its_own_alert(
+    lab: Lab, httpserver: HTTPServer, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    config = setup(lab, httpserver, tmp_path)
+    check(config, T0)
+    broken = yaml.safe_load(config.read_text())
+    broken["predictions"]["quality"] = [{"column": "renamed_quality"}]
+    broken_path = write_config(tmp_path / "broken.yaml", broken)
+    proc = check(broken_path, T0 + dt.timedelta(minutes=5))
+    assert proc.returncode == 3
+    texts = [c["body"]["text"] for c in slack.calls if c["method"] == "chat.postMessage"]
+    assert len(texts) == 2 and "cannot run" in json.dumps(slack.calls[-1]["body"]["blocks"])
+    listing = featmon("alerts", "-c", str(config), env=ENV).stdout
+    lines = listing.splitlines()
+    assert [line.split()[0] for line in lines] == ["firing", "firing"]  # nothing resolved
+    assert any("quality_mismatch (cannot run)" in line for line in lines)
