@@ -165,3 +165,14 @@ def resolved_message(state: AlertState) -> SlackMessage:
             },
         ],
     )
+
+
+def as_text(message: SlackMessage) -> str:
+    """The message as a terminal shows it: what `make demo` prints instead of posting."""
+    lines: list[str] = []
+    for block in message.blocks:
+        if block["type"] in ("header", "section"):
+            lines.append(block["text"]["text"].replace("```", ""))
+        elif block["type"] == "context":
+            lines.extend(e["text"] for e in block["elements"])
+    return "\n".join(line for line in "\n".join(lines).splitlines() if line.strip())

@@ -150,15 +150,23 @@ def print_estimate(config: Config, window: DateWindow, fmt: str) -> int:
 
 
 def run_and_report(
-    config: Config, window: DateWindow, only: list[str], fmt: str, fail_on_alert: bool
+    config: Config,
+    window: DateWindow,
+    only: list[str],
+    fmt: str,
+    fail_on_alert: bool,
+    slack_preview: bool = False,
 ) -> int:
-    from monitor.notify import notify, now_utc
+    from monitor.notify import notify, now_utc, publish_metrics
 
     report = run_cycle(config, window, only or None)
-    delivery = notify(config, report, now_utc())
+    now = now_utc()
+    delivery = notify(config, report, now)
     if delivery is not None:
         for problem in delivery.problems:
             click.echo(f"featmon: notification not delivered (kept pending): {problem}", err=True)
+    for problem in publish_metrics(config, report, now):
+        click.echo(f"featmon: metrics not written: {problem}", err=True)
     alerts = alerts_from(report.results)
     if fmt == "json":
         click.echo(output.report_json(report))
@@ -179,6 +187,13 @@ def run_and_report(
                 f"notifications: sent={delivery.sent} pending={delivery.pending} "
                 f"reconciled={delivery.reconciled}"
             )
+        firing = [a for a in alerts if a.kind == "firing"]
+        if slack_preview and firing and config.alerts.slack is None:
+            from alerts.slack_message import as_text, firing_message
+
+            worst = max(firing, key=lambda a: (a.severity == "critical", a.affected_ratio))
+            click.echo("\nWhat Slack would get for the worst alert (set alerts.slack to post it):")
+            click.echo(as_text(firing_message(worst, config.alerts.runbook_url)))
     if report.status == "error":
         return EXIT_CHECK_ERROR
     if fail_on_alert and report.status == "alert":
@@ -300,7 +315,7 @@ def demo(config_path: str | None, no_check: bool) -> None:
         )
     output.console().print(output.impact_table(rows))
     click.echo()
-    sys.exit(run_and_report(config, resolve_window(config), [], "text", False))
+    sys.exit(run_and_report(config, resolve_window(config), [], "text", False, slack_preview=True))
 
 
 @main.command()

@@ -192,6 +192,13 @@ class SlackConfig(Strict):
         return self
 
 
+class CloudMonitoringConfig(Strict):
+    project: str
+    location: str = "us-west2"  # the Cloud Run job's region, for the cloud_run_job resource
+    # host:port of a plaintext gRPC MetricService (tests); unset means Google's endpoint.
+    endpoint: str | None = None
+
+
 class AlertsConfig(Strict):
     repeat_interval: str = "4h"
     runbook_url: str | None = None
@@ -199,6 +206,7 @@ class AlertsConfig(Strict):
     inhibit: list[InhibitRule] = Field(default_factory=list)
     console: ConsoleSink | None = ConsoleSink()
     slack: SlackConfig | None = None
+    cloud_monitoring: CloudMonitoringConfig | None = None
 
     @field_validator("repeat_interval")
     @classmethod

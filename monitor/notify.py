@@ -42,6 +42,34 @@ def notifiers(config: Config) -> list[Notifier]:
     return [SlackSink(settings)]
 
 
+def publish_metrics(config: Config, report: RunReport, now: dt.datetime) -> list[str]:
+    """Write this run's metrics to Cloud Monitoring, if configured; problems, never raised."""
+    cm = config.alerts.cloud_monitoring
+    if cm is None:
+        return []
+    from alerts.cloud_monitoring import CloudMonitoringSink, MonitoringSettings
+
+    client = None
+    if cm.endpoint:
+        import grpc
+        from google.cloud import monitoring_v3
+        from google.cloud.monitoring_v3.services.metric_service.transports import (
+            MetricServiceGrpcTransport,
+        )
+
+        channel = grpc.insecure_channel(cm.endpoint)
+        client = monitoring_v3.MetricServiceClient(
+            transport=MetricServiceGrpcTransport(channel=channel)
+        )
+    try:
+        sink = CloudMonitoringSink(MonitoringSettings(cm.project, cm.location), client)
+        today = now.astimezone(config.zone()).date()
+        published = sink.publish(report.results, today, report.duration_s, now)
+    except Exception as e:  # credentials missing, etc.: metrics never block alerting
+        return [f"cloud_monitoring: {type(e).__name__}: {e}"]
+    return [f"cloud_monitoring: {problem}" for problem in published.errors]
+
+
 def open_state(config: Config) -> tuple[DuckDBWarehouse, StateStore]:
     wh = DuckDBWarehouse(config.warehouse_path(), read_only=False)
     store = StateStore(wh, config.state.dataset)

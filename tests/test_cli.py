@@ -243,3 +243,4 @@ def test_demo_shows_the_incident(tmp_path: Path) -> None:
     assert "ALERT    critical stale_predictions" in out
     assert "69.4" in out  # the impact table's Feb 3 row
     assert "status=alert" in out
+    assert "What Slack would get for the worst alert" in out and "regenerate-with-supersede" in out

@@ -234,3 +234,32 @@ def test_cloud_run_job_resource(server: MetricServer, monkeypatch: pytest.Monkey
         "location": "us-west2",
         "job_name": "featmon-check",
     }
+
+
+def test_a_featmon_run_writes_its_metrics(server: MetricServer, tmp_path: Any) -> None:
+    """`featmon check` as a process, configured with alerts.cloud_monitoring, writes the
+    run's series to the MetricService it is pointed at."""
+    from tests.conftest import Lab, featmon, utc, write_config
+
+    lab = Lab(tmp_path / "wh.duckdb")
+    lab.add_store("a", quality=87.59)
+    lab.add_prediction("a", quality=65.46, made_at=utc("23:12:42"))
+    lab.flush()
+    data = lab.config_data()
+    data["alerts"] = {
+        "cloud_monitoring": {
+            "project": "nba-props-platform",
+            "endpoint": f"127.0.0.1:{server.port}",
+        }
+    }
+    proc = featmon("check", "-c", str(write_config(tmp_path / "c.yaml", data)))
+    assert proc.returncode == 0, proc.stderr
+    assert "metrics not written" not in proc.stderr
+    series = server.series()
+    [status] = [
+        s
+        for s in by_metric(series, "check_status")
+        if s.metric.labels["check"] == "quality_mismatch"
+    ]
+    assert status.points[0].value.int64_value == 1
+    assert len(by_metric(series, "run_heartbeat")) == 1
