@@ -90,6 +90,12 @@ def main() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--fail-on-alert", is_flag=True, help="Exit 1 when any alert fires.")
 @click.option("--estimate", is_flag=True, help="Dry-run the queries; print bytes and cost.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["json", "text"]),
+    default=None,
+    help="Override alerts.cloud_logging.format for this run.",
+)
 def check(
     config_path: str | None,
     dates: tuple[dt.date | None, ...],
@@ -97,6 +103,7 @@ def check(
     fmt: str,
     fail_on_alert: bool,
     estimate: bool,
+    log_format: str | None,
 ) -> None:
     """Run the enabled checks over the window and report alerts."""
     config = _load(config_path)
@@ -106,7 +113,7 @@ def check(
         raise click.UsageError(f"unknown check(s) {', '.join(unknown)}; known: {', '.join(CHECKS)}")
     if estimate:
         sys.exit(print_estimate(config, window, fmt))
-    sys.exit(run_and_report(config, window, list(only), fmt, fail_on_alert))
+    sys.exit(run_and_report(config, window, list(only), fmt, fail_on_alert, log_format=log_format))
 
 
 def print_estimate(config: Config, window: DateWindow, fmt: str) -> int:
@@ -156,12 +163,15 @@ def run_and_report(
     fmt: str,
     fail_on_alert: bool,
     slack_preview: bool = False,
+    log_format: str | None = None,
 ) -> int:
-    from monitor.notify import notify, now_utc, publish_metrics
+    from monitor.notify import log_run, notify, now_utc, publish_metrics
 
     report = run_cycle(config, window, only or None)
     now = now_utc()
-    delivery = notify(config, report, now)
+    outcome = notify(config, report, now)
+    delivery = outcome[0] if outcome else None
+    log_run(config, report, outcome[1] if outcome else [], now, log_format)
     if delivery is not None:
         for problem in delivery.problems:
             click.echo(f"featmon: notification not delivered (kept pending): {problem}", err=True)

@@ -199,6 +199,11 @@ class CloudMonitoringConfig(Strict):
     endpoint: str | None = None
 
 
+class CloudLoggingConfig(Strict):
+    # auto: JSON lines on Cloud Run (CLOUD_RUN_JOB / K_SERVICE set), readable lines elsewhere.
+    format: Literal["auto", "json", "text"] = "auto"
+
+
 class AlertsConfig(Strict):
     repeat_interval: str = "4h"
     runbook_url: str | None = None
@@ -207,6 +212,7 @@ class AlertsConfig(Strict):
     console: ConsoleSink | None = ConsoleSink()
     slack: SlackConfig | None = None
     cloud_monitoring: CloudMonitoringConfig | None = None
+    cloud_logging: CloudLoggingConfig | None = None
 
     @field_validator("repeat_interval")
     @classmethod

@@ -8,7 +8,7 @@ import datetime as dt
 import os
 
 from alerts.dispatch import DispatchReport, Notifier, dispatch
-from alerts.lifecycle import Inhibit, Silence, evaluate, parse_duration
+from alerts.lifecycle import AlertState, Inhibit, Silence, evaluate, parse_duration
 from alerts.slack import SlackSettings, SlackSink
 from monitor.config import Config
 from monitor.cycle import RunReport
@@ -70,6 +70,35 @@ def publish_metrics(config: Config, report: RunReport, now: dt.datetime) -> list
     return [f"cloud_monitoring: {problem}" for problem in published.errors]
 
 
+def log_run(
+    config: Config,
+    report: RunReport,
+    resolved: list[AlertState],
+    now: dt.datetime,
+    log_format: str | None = None,
+) -> None:
+    """Structured log entries for the run, if alerts.cloud_logging is configured."""
+    cl = config.alerts.cloud_logging
+    if cl is None:
+        return
+    from alerts.cloud_logging import RunLogger
+    from alerts.model import alerts_from
+
+    fmt = log_format or cl.format
+    if fmt == "auto":
+        fmt = "json" if os.environ.get("CLOUD_RUN_JOB") or os.environ.get("K_SERVICE") else "text"
+    logger = RunLogger(structured=fmt == "json", run_id=f"{now:%Y%m%dT%H%M%S}-{os.getpid()}")
+    alerts = alerts_from(report.results)
+    logger.alerts(alerts)
+    logger.resolved(resolved)
+    logger.run(
+        report.status,
+        report.duration_s,
+        sum(a.kind == "firing" for a in alerts),
+        sum(a.kind == "error" for a in alerts),
+    )
+
+
 def open_state(config: Config) -> tuple[DuckDBWarehouse, StateStore]:
     wh = DuckDBWarehouse(config.warehouse_path(), read_only=False)
     store = StateStore(wh, config.state.dataset)
@@ -77,7 +106,10 @@ def open_state(config: Config) -> tuple[DuckDBWarehouse, StateStore]:
     return wh, store
 
 
-def notify(config: Config, report: RunReport, now: dt.datetime) -> DispatchReport | None:
+def notify(
+    config: Config, report: RunReport, now: dt.datetime
+) -> tuple[DispatchReport, list[AlertState]] | None:
+    """Delivery of this run's notifications, and the alerts this run resolved."""
     sinks = notifiers(config)
     if not sinks:
         return None
@@ -95,4 +127,5 @@ def notify(config: Config, report: RunReport, now: dt.datetime) -> DispatchRepor
             inhibits=[Inhibit(r.source, r.target) for r in config.alerts.inhibit],
         )
         store.save(transition.states.values())
-        return dispatch(store, sinks, transition.notifications, now)
+        resolved = [s for s in transition.states.values() if s.status == "resolved"]
+        return dispatch(store, sinks, transition.notifications, now), resolved

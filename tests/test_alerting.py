@@ -88,6 +88,7 @@ def setup(lab: Lab, server: HTTPServer, tmp_path: Path, **alerts: Any) -> Path:
         "repeat_interval": "4h",
         "runbook_url": "https://runbooks.example/featmon",
         "console": {},
+        "cloud_logging": {"format": "json"},
         "slack": {
             "token": "${TEST_SLACK_TOKEN}",
             "base_url": server.url_for("/api/"),
@@ -152,7 +153,10 @@ def test_fire_once_repeat_update_and_resolve_across_processes(
     assert "*5 / 5 predictions (100.0%)*" in json.dumps(slack.calls[-1]["body"]["blocks"])
 
     fix_predictions(lab)
-    check(config, T0 + dt.timedelta(hours=5))
+    resolving = check(
+        config,
+        T0 + dt.timedelta(hours=5),
+    )
     assert slack.methods()[4:] == ["chat.postMessage", "chat.update"]
     reply, update = slack.calls[-2]["body"], slack.calls[-1]["body"]
     assert reply["thread_ts"] == slack.messages[0][
@@ -161,6 +165,9 @@ def test_fire_once_repeat_update_and_resolve_across_processes(
     assert update["ts"] == slack.messages[0]["ts"] and update["text"].startswith("RESOLVED")
     listing = featmon("alerts", "-c", str(config), "--all", env=ENV).stdout
     assert listing.startswith("resolved critical quality_mismatch 2026-02-03")
+    logged = [json.loads(line) for line in resolving.stderr.splitlines() if line.startswith("{")]
+    [entry] = [e for e in logged if e.get("kind") == "resolved"]
+    assert entry["severity"] == "INFO" and "the check passes" in entry["message"]
 
 
 def test_slack_down_for_three_runs_then_exactly_one_message(
