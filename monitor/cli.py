@@ -169,7 +169,12 @@ def run_and_report(
 
     report = run_cycle(config, window, only or None)
     now = now_utc()
-    outcome = notify(config, report, now)
+    state_failed = False
+    try:
+        outcome = notify(config, report, now)
+    except WarehouseError as e:  # e.g. another process holds the DuckDB write lock
+        outcome, state_failed = None, True
+        click.echo(f"featmon: alert state unavailable, nothing notified this run: {e}", err=True)
     delivery = outcome[0] if outcome else None
     log_run(config, report, outcome[1] if outcome else [], now, log_format)
     if delivery is not None:
@@ -204,7 +209,7 @@ def run_and_report(
             worst = max(firing, key=lambda a: (a.severity == "critical", a.affected_ratio))
             click.echo("\nWhat Slack would get for the worst alert (set alerts.slack to post it):")
             click.echo(as_text(firing_message(worst, config.alerts.runbook_url)))
-    if report.status == "error":
+    if report.status == "error" or state_failed:
         return EXIT_CHECK_ERROR
     if fail_on_alert and report.status == "alert":
         return EXIT_ALERT

@@ -260,3 +260,36 @@ def test_a_check_error_never_resolves_and_raises_its_own_alert(
     lines = listing.splitlines()
     assert [line.split()[0] for line in lines] == ["firing", "firing"]  # nothing resolved
     assert any("quality_mismatch (cannot run)" in line for line in lines)
+
+
+def test_state_store_locked_by_another_process_is_loud_not_silent(
+    lab: Lab, httpserver: HTTPServer, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+    import time
+
+    config = setup(lab, httpserver, tmp_path)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+            "time.sleep(30)",
+            str(lab.path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        proc = check(config, T0)
+        assert proc.returncode == 3
+        assert "alert state unavailable, nothing notified this run" in proc.stderr
+        assert slack.methods() == []
+    finally:
+        holder.kill()
+        holder.wait()
+    time.sleep(0.2)
+    assert check(config, T0 + dt.timedelta(minutes=1)).returncode == 0
+    assert slack.methods() == ["chat.postMessage"]
