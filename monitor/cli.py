@@ -353,11 +353,12 @@ def _load_with_path(path: str | None) -> tuple[Config, str]:
 def _state_or_fail(config: Config) -> Any:
     from monitor.notify import open_state
 
-    if config.warehouse.backend != "duckdb":
-        _fail(EXIT_USAGE, ["alert state is kept in the DuckDB warehouse so far"])
-    if not config.warehouse_path().exists():
+    if config.warehouse.backend == "duckdb" and not config.warehouse_path().exists():
         _fail(EXIT_CHECK_ERROR, [f"no warehouse at {config.warehouse_path()} (run featmon demo?)"])
-    return open_state(config)
+    try:
+        return open_state(config)
+    except WarehouseError as e:
+        _fail(EXIT_CHECK_ERROR, [f"alert state unavailable: {e}"])
 
 
 @main.command("alerts")

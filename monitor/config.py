@@ -283,11 +283,6 @@ class Config(Strict):
                 "INFORMATION_SCHEMA.PARTITIONS and needs warehouse.backend: bigquery "
                 "(use `row` or `log_table` on DuckDB)"
             )
-        if self.alerts.slack is not None and self.warehouse.backend != "duckdb":
-            problems.append(
-                "alerts.slack: alert state (what was sent, what is pending) is kept in the "
-                "DuckDB warehouse so far; a BigQuery state store is not implemented yet"
-            )
         for name in self.enabled_checks():
             check = CHECKS[name]
             if check.uses_quality and not self.predictions.quality:

@@ -13,7 +13,7 @@ from alerts.slack import SlackSettings, SlackSink
 from monitor.config import Config
 from monitor.cycle import RunReport
 from monitor.state import StateStore
-from monitor.warehouse.duckdb import DuckDBWarehouse
+from monitor.warehouse import Warehouse, open_warehouse
 
 # For tests and replays: the wall clock the lifecycle uses (ISO 8601).
 NOW_ENV = "FEATMON_NOW"
@@ -99,10 +99,15 @@ def log_run(
     )
 
 
-def open_state(config: Config) -> tuple[DuckDBWarehouse, StateStore]:
-    wh = DuckDBWarehouse(config.warehouse_path(), read_only=False)
+def open_state(config: Config) -> tuple[Warehouse, StateStore]:
+    """The warehouse, opened for writing, and the state store in it."""
+    wh = open_warehouse(config, read_only=False)
     store = StateStore(wh, config.state.dataset)
-    store.ensure()
+    try:
+        store.ensure()
+    except Exception:
+        wh.close()
+        raise
     return wh, store
 
 

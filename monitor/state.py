@@ -2,12 +2,14 @@
 
 So stateless runs (a Cloud Run job, a cron line, two processes after each other) share
 one memory: which alerts fire, what each sink was told, and what is still pending. The
-tables are created on first use (idempotent DDL) in the `state.dataset` schema.
+tables are created on first use (idempotent DDL) in the `state.dataset` schema (a
+dataset in BigQuery). Like the checks, every statement is BigQuery SQL with named
+parameters, run through the warehouse adapter (DuckDB transpiles it, MERGE included).
 
 Notification rows move pending -> sending -> sent. `sending` is written just before a
 sink is called and `sent` (with the Slack ts) just after, so a row found in `sending`
 by a later run marks a crash in between: that run looks the message up before
-re-sending (see alerts/dispatch.py). Implemented for the DuckDB warehouse.
+re-sending (see alerts/dispatch.py).
 """
 
 from __future__ import annotations
@@ -21,148 +23,201 @@ from typing import Any
 from alerts.codec import notification_from_json, notification_to_json
 from alerts.dispatch import LoggedNotification
 from alerts.lifecycle import AlertState, Notification, Silence
-from monitor.warehouse.duckdb import DuckDBWarehouse
+from checks.sql import Params, ParamType, Query, table_ref
+from monitor.warehouse.base import Warehouse
 
-_STATE_COLUMNS = (
-    "fingerprint",
-    "labels",
-    "status",
-    "started_at",
-    "last_seen_at",
-    "summary",
-    "affected",
-    "total",
-    "resolved_at",
-    "resolved_reason",
-    "last_notified_at",
-    "notified_affected",
-    "muted_by",
-)
+_STATE_COLUMNS: dict[str, ParamType] = {
+    "fingerprint": "STRING",
+    "labels": "STRING",
+    "status": "STRING",
+    "started_at": "TIMESTAMP",
+    "last_seen_at": "TIMESTAMP",
+    "summary": "STRING",
+    "affected": "INT64",
+    "total": "INT64",
+    "resolved_at": "TIMESTAMP",
+    "resolved_reason": "STRING",
+    "last_notified_at": "TIMESTAMP",
+    "notified_affected": "INT64",
+    "muted_by": "STRING",
+}
+_NOTIFICATION_COLUMNS: dict[str, ParamType] = {
+    "id": "STRING",
+    "fingerprint": "STRING",
+    "kind": "STRING",
+    "sink": "STRING",
+    "status": "STRING",
+    "attempts": "INT64",
+    "created_at": "TIMESTAMP",
+    "updated_at": "TIMESTAMP",
+    "channel": "STRING",
+    "ts": "STRING",
+    "error": "STRING",
+    "payload": "STRING",
+}
+_SILENCE_COLUMNS: dict[str, ParamType] = {
+    "id": "STRING",
+    "match_labels": "STRING",
+    "until_at": "TIMESTAMP",
+    "reason": "STRING",
+    "created_at": "TIMESTAMP",
+    "expired_at": "TIMESTAMP",
+}
+
+
+def _ddl(table: str, columns: dict[str, ParamType]) -> str:
+    cols = ", ".join(f"`{name}` {type_}" for name, type_ in columns.items())
+    return f"CREATE TABLE IF NOT EXISTS {table_ref(table)} ({cols})"
 
 
 class StateStore:
-    def __init__(self, wh: DuckDBWarehouse, schema: str) -> None:
+    def __init__(self, wh: Warehouse, dataset: str) -> None:
         self.wh = wh
-        self.s = schema  # a validated identifier
+        self.dataset = dataset  # a validated identifier
+        self.alerts = table_ref(f"{dataset}.alerts")
+        self.notifications = table_ref(f"{dataset}.notifications")
+        self.silences_table = table_ref(f"{dataset}.silences")
+
+    def _run(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]:
+        query = Query(sql=sql, params=(params or Params()).freeze(), label="state")
+        return list(self.wh.rows(query))
 
     def ensure(self) -> None:
-        s = self.s
-        for statement in (
-            f"CREATE SCHEMA IF NOT EXISTS {s}",
-            f"""CREATE TABLE IF NOT EXISTS {s}.alerts (
-                fingerprint VARCHAR PRIMARY KEY, labels JSON, status VARCHAR,
-                started_at TIMESTAMPTZ, last_seen_at TIMESTAMPTZ, summary VARCHAR,
-                affected BIGINT, total BIGINT, resolved_at TIMESTAMPTZ, resolved_reason VARCHAR,
-                last_notified_at TIMESTAMPTZ, notified_affected BIGINT, muted_by VARCHAR)""",
-            f"""CREATE TABLE IF NOT EXISTS {s}.notifications (
-                id VARCHAR PRIMARY KEY, fingerprint VARCHAR, kind VARCHAR, sink VARCHAR,
-                status VARCHAR, attempts BIGINT, created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ,
-                channel VARCHAR, ts VARCHAR, error VARCHAR, payload JSON)""",
-            f"""CREATE TABLE IF NOT EXISTS {s}.silences (
-                id VARCHAR PRIMARY KEY, match JSON, until TIMESTAMPTZ, reason VARCHAR,
-                created_at TIMESTAMPTZ, expired_at TIMESTAMPTZ)""",
-        ):
-            self.wh.execute(statement)
-
-    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        cur = self.wh.con.execute(sql, list(params))
-        names = [d[0] for d in cur.description or []]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        self._run(f"CREATE SCHEMA IF NOT EXISTS `{self.dataset}`")
+        self._run(_ddl(f"{self.dataset}.alerts", _STATE_COLUMNS))
+        self._run(_ddl(f"{self.dataset}.notifications", _NOTIFICATION_COLUMNS))
+        self._run(_ddl(f"{self.dataset}.silences", _SILENCE_COLUMNS))
 
     # Alerts ------------------------------------------------------------------------------
 
     def firing(self) -> dict[str, AlertState]:
-        rows = self._fetch(f"SELECT * FROM {self.s}.alerts WHERE status = 'firing'")
+        rows = self._run(f"SELECT * FROM {self.alerts} WHERE status = 'firing'")
         return {r["fingerprint"]: _state(r) for r in rows}
 
     def all_alerts(self) -> list[AlertState]:
-        rows = self._fetch(f"SELECT * FROM {self.s}.alerts ORDER BY status, last_seen_at DESC")
+        rows = self._run(
+            f"SELECT * FROM {self.alerts} WHERE TRUE ORDER BY status, last_seen_at DESC"
+        )
         return [_state(r) for r in rows]
 
     def save(self, states: Iterable[AlertState]) -> None:
-        placeholders = ", ".join("?" for _ in _STATE_COLUMNS)
-        rows = []
+        """Upsert each changed alert (a handful per run) with MERGE."""
         for st in states:
-            values = [getattr(st, c) for c in _STATE_COLUMNS]
-            values[1] = json.dumps(dict(st.labels))
-            rows.append(values)
-        if rows:
-            self.wh.con.executemany(
-                f"INSERT OR REPLACE INTO {self.s}.alerts ({', '.join(_STATE_COLUMNS)}) "
-                f"VALUES ({placeholders})",
-                rows,
+            params = Params()
+            values = {name: getattr(st, name) for name in _STATE_COLUMNS}
+            values["labels"] = json.dumps(dict(st.labels), sort_keys=True)
+            source = ", ".join(
+                f"{params.add(name, values[name], type_)} AS {name}"
+                for name, type_ in _STATE_COLUMNS.items()
+            )
+            updates = ", ".join(f"{n} = S.{n}" for n in _STATE_COLUMNS if n != "fingerprint")
+            names = ", ".join(_STATE_COLUMNS)
+            self._run(
+                f"MERGE {self.alerts} AS T USING (SELECT {source}) AS S "
+                "ON T.fingerprint = S.fingerprint "
+                f"WHEN MATCHED THEN UPDATE SET {updates} "
+                f"WHEN NOT MATCHED THEN INSERT ({names}) "
+                f"VALUES ({', '.join('S.' + n for n in _STATE_COLUMNS)})",
+                params,
             )
 
     # Notification log --------------------------------------------------------------------
 
     def record(self, notes: Sequence[Notification], sinks: Sequence[str], now: dt.datetime) -> None:
         """The intent, before anything is sent: one pending row per notification and sink."""
-        rows = [
-            [
-                str(uuid.uuid4()),
-                n.state.fingerprint,
-                n.kind,
-                sink,
-                "pending",
-                0,
-                now,
-                now,
-                None,
-                None,
-                "",
-                notification_to_json(n),
-            ]
-            for n in notes
-            for sink in sinks
-        ]
-        if rows:
-            self.wh.con.executemany(
-                f"INSERT INTO {self.s}.notifications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
+        params = Params()
+        tuples = []
+        for i, (note, sink) in enumerate((n, s) for n in notes for s in sinks):
+            row = {
+                "id": str(uuid.uuid4()),
+                "fingerprint": note.state.fingerprint,
+                "kind": note.kind,
+                "sink": sink,
+                "status": "pending",
+                "attempts": 0,
+                "created_at": now,
+                "updated_at": now,
+                "channel": None,
+                "ts": None,
+                "error": "",
+                "payload": notification_to_json(note),
+            }
+            tuples.append(
+                "("
+                + ", ".join(
+                    params.add(f"{name}_{i}", row[name], type_)
+                    for name, type_ in _NOTIFICATION_COLUMNS.items()
+                )
+                + ")"
+            )
+        if tuples:
+            self._run(
+                f"INSERT INTO {self.notifications} ({', '.join(_NOTIFICATION_COLUMNS)}) "
+                f"VALUES {', '.join(tuples)}",
+                params,
             )
 
     def unsent(self, sink: str) -> list[LoggedNotification]:
-        rows = self._fetch(
-            f"SELECT * FROM {self.s}.notifications WHERE sink = ? AND status <> 'sent' "
-            "ORDER BY created_at, id",
-            [sink],
+        params = Params()
+        rows = self._run(
+            f"SELECT * FROM {self.notifications} WHERE sink = {params.string('sink', sink)} "
+            "AND status != 'sent' ORDER BY created_at, id",
+            params,
         )
         return [_logged(r) for r in rows]
 
-    def mark_sending(self, row_id: str, channel: str | None, now: dt.datetime) -> None:
-        self.wh.execute(
-            f"UPDATE {self.s}.notifications SET status = 'sending', attempts = attempts + 1, "
-            "channel = COALESCE($channel, channel), updated_at = $now WHERE id = $id",
-            {"id": row_id, "channel": channel, "now": now},
+    def _update(
+        self, row_id: str, now: dt.datetime, sets: dict[str, tuple[Any, ParamType]], extra: str = ""
+    ) -> None:
+        params = Params()
+        assignments = [
+            f"{name} = {params.add(name, value, type_)}" for name, (value, type_) in sets.items()
+        ]
+        assignments.append(f"updated_at = {params.add('now', now, 'TIMESTAMP')}")
+        if extra:
+            assignments.append(extra)
+        self._run(
+            f"UPDATE {self.notifications} SET {', '.join(assignments)} "
+            f"WHERE id = {params.string('id', row_id)}",
+            params,
         )
 
+    def mark_sending(self, row_id: str, channel: str | None, now: dt.datetime) -> None:
+        self._update(row_id, now, {"status": ("sending", "STRING")}, "attempts = attempts + 1")
+        if channel:
+            self._update(row_id, now, {"channel": (channel, "STRING")})
+
     def mark_sent(self, row_id: str, channel: str | None, ts: str | None, now: dt.datetime) -> None:
-        self.wh.execute(
-            f"UPDATE {self.s}.notifications SET status = 'sent', channel = $channel, ts = $ts, "
-            "error = '', updated_at = $now WHERE id = $id",
-            {"id": row_id, "channel": channel, "ts": ts, "now": now},
+        self._update(
+            row_id,
+            now,
+            {
+                "status": ("sent", "STRING"),
+                "channel": (channel, "STRING"),
+                "ts": (ts, "STRING"),
+                "error": ("", "STRING"),
+            },
         )
 
     def mark_pending(self, row_id: str, error: str, now: dt.datetime) -> None:
-        self.wh.execute(
-            f"UPDATE {self.s}.notifications SET status = 'pending', error = $error, "
-            "updated_at = $now WHERE id = $id",
-            {"id": row_id, "error": error, "now": now},
-        )
+        self._update(row_id, now, {"status": ("pending", "STRING"), "error": (error, "STRING")})
 
     def message_of(self, fingerprint: str, sink: str) -> tuple[str | None, str | None]:
         """Where the alert's current message is: the latest sent firing notification."""
-        rows = self._fetch(
-            f"SELECT channel, ts FROM {self.s}.notifications WHERE fingerprint = ? AND sink = ? "
-            "AND kind = 'firing' AND status = 'sent' ORDER BY updated_at DESC LIMIT 1",
-            [fingerprint, sink],
+        params = Params()
+        rows = self._run(
+            f"SELECT channel, ts FROM {self.notifications} "
+            f"WHERE fingerprint = {params.string('fingerprint', fingerprint)} "
+            f"AND sink = {params.string('sink', sink)} AND kind = 'firing' AND status = 'sent' "
+            "ORDER BY updated_at DESC LIMIT 1",
+            params,
         )
         return (rows[0]["channel"], rows[0]["ts"]) if rows else (None, None)
 
     def last_notifications(self) -> dict[str, dict[str, Any]]:
-        rows = self._fetch(
-            "SELECT fingerprint, kind, sink, status, updated_at, error "
-            f"FROM {self.s}.notifications QUALIFY ROW_NUMBER() OVER "
+        rows = self._run(
+            f"SELECT fingerprint, kind, sink, status, updated_at, error FROM {self.notifications} "
+            "WHERE TRUE QUALIFY ROW_NUMBER() OVER "
             "(PARTITION BY fingerprint ORDER BY updated_at DESC, id) = 1"
         )
         return {r["fingerprint"]: r for r in rows}
@@ -173,35 +228,45 @@ class StateStore:
         self, match: dict[str, str], until: dt.datetime, reason: str, now: dt.datetime
     ) -> str:
         silence_id = uuid.uuid4().hex[:8]
-        self.wh.execute(
-            f"INSERT INTO {self.s}.silences VALUES ($id, $match, $until, $reason, $now, NULL)",
-            {
-                "id": silence_id,
-                "match": json.dumps(match),
-                "until": until,
-                "reason": reason,
-                "now": now,
-            },
+        params = Params()
+        row = {
+            "id": silence_id,
+            "match_labels": json.dumps(match, sort_keys=True),
+            "until_at": until,
+            "reason": reason,
+            "created_at": now,
+            "expired_at": None,
+        }
+        values = ", ".join(params.add(n, row[n], t) for n, t in _SILENCE_COLUMNS.items())
+        self._run(
+            f"INSERT INTO {self.silences_table} ({', '.join(_SILENCE_COLUMNS)}) VALUES ({values})",
+            params,
         )
         return silence_id
 
     def silences(self, now: dt.datetime, *, active_only: bool = True) -> list[dict[str, Any]]:
-        where = "WHERE expired_at IS NULL AND until > ?" if active_only else ""
-        rows = self._fetch(
-            f"SELECT * FROM {self.s}.silences {where} ORDER BY created_at",
-            [now] if active_only else [],
+        params = Params()
+        where = "TRUE"
+        if active_only:
+            where = f"expired_at IS NULL AND until_at > {params.add('now', now, 'TIMESTAMP')}"
+        rows = self._run(
+            f"SELECT * FROM {self.silences_table} WHERE {where} ORDER BY created_at", params
         )
-        for r in rows:
-            r["match"] = json.loads(r["match"])
-        return rows
+        return [{**r, "match": json.loads(r["match_labels"]), "until": r["until_at"]} for r in rows]
 
     def expire_silence(self, silence_id: str, now: dt.datetime) -> bool:
-        found = self._fetch(f"SELECT id FROM {self.s}.silences WHERE id = ?", [silence_id])
+        params = Params()
+        found = self._run(
+            f"SELECT id FROM {self.silences_table} WHERE id = {params.string('id', silence_id)}",
+            params,
+        )
         if not found:
             return False
-        self.wh.execute(
-            f"UPDATE {self.s}.silences SET expired_at = $now WHERE id = $id",
-            {"id": silence_id, "now": now},
+        params = Params()
+        self._run(
+            f"UPDATE {self.silences_table} SET expired_at = {params.add('now', now, 'TIMESTAMP')} "
+            f"WHERE id = {params.string('id', silence_id)}",
+            params,
         )
         return True
 

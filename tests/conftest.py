@@ -199,6 +199,12 @@ class Lab:
             return run_impact(config, wh, DateWindow(DAY, DAY))
 
 
+@pytest.fixture(scope="session")
+def httpserver_listen_address() -> tuple[str, int]:
+    """pytest-httpserver on loopback only, on a free port."""
+    return ("127.0.0.1", 0)
+
+
 @pytest.fixture
 def lab(tmp_path: Path) -> Lab:
     return Lab(tmp_path / "wh.duckdb")

@@ -24,11 +24,6 @@ T0 = dt.datetime(2026, 2, 3, 5, 0, tzinfo=dt.UTC)
 ENV = {**os.environ, "TEST_SLACK_TOKEN": "xoxb-test-token"}
 
 
-@pytest.fixture(scope="session")
-def httpserver_listen_address() -> tuple[str, int]:
-    return ("127.0.0.1", 0)
-
-
 class SlackStandIn:
     """Answers chat.postMessage / chat.update / conversations.* like Slack, recording all."""
 
@@ -293,3 +288,33 @@ def test_state_store_locked_by_another_process_is_loud_not_silent(
     time.sleep(0.2)
     assert check(config, T0 + dt.timedelta(minutes=1)).returncode == 0
     assert slack.methods() == ["chat.postMessage"]
+
+
+def test_inhibition_from_config_across_processes(
+    lab: Lab, httpserver: HTTPServer, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    """missing_features firing on a date mutes stale_predictions on that date."""
+    lab.add_store("a", created_at=utc("17:00"), written_at=utc("22:30"))
+    lab.add_prediction("a", made_at=utc("19:00"))  # stale
+    lab.add_prediction("ghost")  # no store row
+    lab.flush()
+    data = lab.config_data()
+    data["checks"] = {
+        "stale_predictions": {"severity": "critical"},
+        "missing_features": {"severity": "warning"},
+    }
+    data["alerts"] = {
+        "inhibit": [{"source": "missing_features", "target": "stale_predictions"}],
+        "slack": {
+            "token": "${TEST_SLACK_TOKEN}",
+            "base_url": httpserver.url_for("/api/"),
+            "max_retries": 0,
+        },
+    }
+    config = write_config(tmp_path / "featmon.yaml", data)
+    assert check(config, T0).returncode == 0
+    texts = [c["body"]["text"] for c in slack.calls if c["method"] == "chat.postMessage"]
+    assert len(texts) == 1 and texts[0].startswith("WARNING missing_features 2026-02-03")
+    listing = featmon("alerts", "-c", str(config), env=ENV).stdout
+    assert "stale_predictions 2026-02-03 1/2" in listing
+    assert "muted (inhibited by missing_features)" in listing

@@ -387,3 +387,43 @@ def test_production_config_file_against_the_emulator_matches_the_embedded_run(
 
     assert results(bq.stdout) == results(local.stdout)
     assert json.loads(bq.stdout)["status"] == "alert"
+
+
+def test_alert_state_lives_in_bigquery_across_processes(
+    emulator: bq_peer.Emulator, httpserver: Any, tmp_path: Path
+) -> None:
+    """The same lifecycle with its state in a BigQuery dataset: fire once, no duplicate on
+    the next process, pending while Slack is down, listed by `featmon alerts`."""
+    from tests.test_alerting import SlackStandIn
+
+    slack = SlackStandIn(httpserver)
+    data = bq_config_data(emulator.endpoint)
+    data["window"] = {"from": TODAY.isoformat(), "to": TODAY.isoformat()}
+    data["checks"] = {
+        "quality_mismatch": {"severity": "critical"},
+        "stale_predictions": {"severity": "critical"},
+    }
+    data["state"] = {"dataset": "featmon_state_test"}
+    data["alerts"] = {
+        "slack": {"token": "xoxb-test", "base_url": httpserver.url_for("/api/"), "max_retries": 0}
+    }
+    path = write_config(tmp_path / "bq-alerts.yaml", data)
+    t0 = dt.datetime(2026, 2, 3, 5, 0, tzinfo=dt.UTC)
+
+    def run(at: dt.datetime) -> Any:
+        return featmon("check", "-c", str(path), env={**os.environ, "FEATMON_NOW": at.isoformat()})
+
+    slack.down = True
+    first = run(t0)
+    assert first.returncode == 0, first.stderr
+    assert "notifications: sent=0 pending=1" in first.stdout
+    slack.down = False
+    second = run(t0 + dt.timedelta(minutes=5))
+    assert "notifications: sent=1 pending=0" in second.stdout, second.stderr
+    third = run(t0 + dt.timedelta(minutes=10))
+    assert "notifications: sent=0 pending=0" in third.stdout
+    assert slack.methods() == ["chat.postMessage"]
+    assert "102 of 147 predictions" in slack.calls[0]["body"]["text"]
+    listing = featmon("alerts", "-c", str(path))
+    assert listing.stdout.startswith("firing   critical quality_mismatch 2026-02-03 102/147")
+    assert "last firing via slack: sent" in listing.stdout

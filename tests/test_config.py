@@ -233,14 +233,3 @@ def test_validate_ok() -> None:
     proc = featmon("validate", "-c", str(ROOT / "config.yaml"))
     assert proc.returncode == 0, proc.stderr
     assert "ok" in proc.stdout and "stale_predictions" in proc.stdout
-
-
-def test_slack_needs_the_duckdb_state_store_for_now() -> None:
-    data = with_("warehouse", {"backend": "bigquery", "project": "test-proj"})
-    data["alerts"] = {"slack": {"token": "xoxb-secret"}}
-    found = problems(data)
-    assert found == [
-        "alerts.slack: alert state (what was sent, what is pending) is kept in the DuckDB "
-        "warehouse so far; a BigQuery state store is not implemented yet"
-    ]
-    assert all("xoxb-secret" not in p for p in found)

@@ -31,11 +31,6 @@ EXAMPLES = [
 ]
 
 
-@pytest.fixture(scope="session")
-def httpserver_listen_address() -> tuple[str, int]:
-    return ("127.0.0.1", 0)
-
-
 @pytest.fixture
 def slack(httpserver: HTTPServer) -> Iterator[list[dict[str, Any]]]:
     """A Slack Web API stand-in: records every call, answers like Slack."""

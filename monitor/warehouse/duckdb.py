@@ -148,7 +148,9 @@ class DuckDBWarehouse(Warehouse):
         try:
             cur = self.con.cursor()
             cur.execute(sql, query.param_values())
-            names = [d[0] for d in cur.description or []]
+            if cur.description is None:  # DDL: nothing to read
+                return
+            names = [d[0] for d in cur.description]
             while batch := cur.fetchmany(FETCH_BATCH):
                 for values in batch:
                     yield dict(zip(names, values, strict=True))
