@@ -27,6 +27,8 @@ class CheckSettings(BaseModel):
 
     enabled: bool = True
     severity: Severity = "warning"
+    # Its own schedule in `featmon run` (validated by the config): cron string or {every: 2m}.
+    schedule: str | dict[str, str] | None = None
 
 
 @dataclass

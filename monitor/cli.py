@@ -164,6 +164,7 @@ def run_and_report(
     fail_on_alert: bool,
     slack_preview: bool = False,
     log_format: str | None = None,
+    table: bool = True,
 ) -> int:
     from monitor.notify import log_run, notify, now_utc, publish_metrics
 
@@ -187,8 +188,8 @@ def run_and_report(
         click.echo(output.report_json(report))
         ConsoleSink(sys.stderr).deliver(alerts)
     else:
-        console = output.console()
-        console.print(output.report_table(report))
+        if table:
+            output.console().print(output.report_table(report))
         if config.alerts.console is not None:
             ConsoleSink(sys.stdout).deliver(alerts)
         fired = sum(a.kind == "firing" for a in alerts)
@@ -473,3 +474,62 @@ def silence_expire(config_path: str | None, silence_id: str) -> None:
         if not store.expire_silence(silence_id, now_utc()):
             _fail(EXIT_USAGE, [f"no silence {silence_id}"])
     click.echo(f"silence {silence_id} expired")
+
+
+@main.command("run")
+@config_option
+@click.option("--health-port", type=int, help="Serve GET /healthz on this port.")
+@click.option(
+    "--health-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address for /healthz (0.0.0.0 on Cloud Run or GKE).",
+)
+@click.option(
+    "--grace",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Seconds a running cycle may take to finish after SIGTERM.",
+)
+@click.option("--jitter", type=float, default=None, help="Random delay (s) per interval cycle.")
+@click.option("--log-format", type=click.Choice(["json", "text"]), default=None)
+def run_command(
+    config_path: str | None,
+    health_port: int | None,
+    health_host: str,
+    grace: float,
+    jitter: float | None,
+    log_format: str | None,
+) -> None:
+    """Run the checks on their schedules until SIGTERM (the long-running daemon)."""
+    import logging
+
+    from monitor.notify import flush_pending, wait_for_warehouse
+    from monitor.scheduler import run_daemon
+
+    config = _load(config_path)
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+    def cycle(checks: list[str]) -> int:
+        wait_for_warehouse(config)
+        window = resolve_window(config)
+        return run_and_report(
+            config, window, checks, "text", False, log_format=log_format, table=False
+        )
+
+    sys.exit(
+        run_daemon(
+            config,
+            cycle,
+            health_port=health_port,
+            health_host=health_host,
+            grace_s=grace,
+            jitter_s=jitter,
+            on_stop=lambda: flush_pending(config),
+        )
+    )

@@ -246,6 +246,8 @@ class Config(Strict):
     checks: ChecksConfig = Field(default_factory=ChecksConfig)  # type: ignore[valid-type]
     alerts: AlertsConfig = AlertsConfig()
     state: StateConfig = StateConfig()
+    # `featmon run`: a cron string in `timezone` or {every: 5m}; checks may override.
+    schedule: str | dict[str, str] = Field(default_factory=lambda: {"every": "5m"})
 
     # Set by load_config: where relative paths are resolved from.
     base_dir: Path = Field(default=Path("."), exclude=True)
@@ -283,6 +285,18 @@ class Config(Strict):
                 "INFORMATION_SCHEMA.PARTITIONS and needs warehouse.backend: bigquery "
                 "(use `row` or `log_table` on DuckDB)"
             )
+        from monitor.scheduler import parse_schedule
+
+        schedules = [("schedule", self.schedule)] + [
+            (f"checks.{n}.schedule", s.schedule)
+            for n, s in self.enabled_checks().items()
+            if s.schedule is not None
+        ]
+        for where, value in schedules:
+            try:
+                parse_schedule(value)
+            except ValueError as e:
+                problems.append(f"{where}: {e}")
         for name in self.enabled_checks():
             check = CHECKS[name]
             if check.uses_quality and not self.predictions.quality:

@@ -5,7 +5,9 @@ notification log. Runs only when a notifying sink (Slack) is configured, so a pl
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
+import time
 
 from alerts.dispatch import DispatchReport, Notifier, dispatch
 from alerts.lifecycle import AlertState, Inhibit, Silence, evaluate, parse_duration
@@ -13,7 +15,10 @@ from alerts.slack import SlackSettings, SlackSink
 from monitor.config import Config
 from monitor.cycle import RunReport
 from monitor.state import StateStore
-from monitor.warehouse import Warehouse, open_warehouse
+from monitor.warehouse import Warehouse, WarehouseError, open_warehouse
+from monitor.warehouse.duckdb import DuckDBWarehouse
+
+log = logging.getLogger("featmon.notify")
 
 # For tests and replays: the wall clock the lifecycle uses (ISO 8601).
 NOW_ENV = "FEATMON_NOW"
@@ -134,3 +139,38 @@ def notify(
         store.save(transition.states.values())
         resolved = [s for s in transition.states.values() if s.status == "resolved"]
         return dispatch(store, sinks, transition.notifications, now), resolved
+
+
+def flush_pending(config: Config) -> None:
+    """Deliver whatever is still pending (the daemon's last act before exiting)."""
+    sinks = notifiers(config)
+    if not sinks:
+        return
+    try:
+        wh, store = open_state(config)
+    except WarehouseError as e:
+        log.warning("could not flush pending notifications: %s", e)
+        return
+    with wh:
+        report = dispatch(store, sinks, [], now_utc())
+    log.info("flushed pending notifications: sent=%d still pending=%d", report.sent, report.pending)
+
+
+def wait_for_warehouse(config: Config, max_wait_s: float = 60.0) -> None:
+    """Delay a cycle while another process holds the embedded DuckDB file's write lock
+    (the pipeline loading data): the cycle then runs, rather than failing."""
+    if config.warehouse.backend != "duckdb" or not config.warehouse_path().exists():
+        return
+    deadline = time.monotonic() + max_wait_s
+    logged = False
+    while True:
+        try:
+            DuckDBWarehouse(config.warehouse_path()).close()
+            return
+        except WarehouseError as e:
+            if "lock" not in str(e).lower() or time.monotonic() > deadline:
+                return  # the cycle itself reports the problem
+            if not logged:
+                log.info("warehouse is locked by another process; delaying the cycle")
+                logged = True
+            time.sleep(0.5)

@@ -1,0 +1,241 @@
+"""`featmon run` as a real process on a one-second schedule, with a local Slack stand-in."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from pytest_httpserver import HTTPServer
+
+from monitor.demo_schema import PREDICTIONS_TABLE
+from tests.bq_peer import free_port
+from tests.conftest import ROOT, Lab, featmon, utc, write_config
+from tests.test_alerting import ENV, SlackStandIn
+
+
+@pytest.fixture
+def slack(httpserver: HTTPServer) -> SlackStandIn:
+    return SlackStandIn(httpserver)
+
+
+# Takes the warehouse's write lock (retrying while the daemon reads) and keeps it.
+HOLD_LOCK = """
+import duckdb, sys, time
+while True:
+    try:
+        c = duckdb.connect(sys.argv[1])
+        break
+    except duckdb.IOException:
+        time.sleep(0.02)
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def config_for(lab: Lab, server: HTTPServer, tmp_path: Path, **extra: Any) -> Path:
+    data = lab.config_data()
+    data["schedule"] = {"every": "1s"}
+    data["checks"] = {"quality_mismatch": {"severity": "critical", "tolerance": 0.5}}
+    data["alerts"] = {
+        "slack": {
+            "token": "${TEST_SLACK_TOKEN}",
+            "base_url": server.url_for("/api/"),
+            "max_retries": 0,
+        }
+    }
+    data.update(extra)
+    return write_config(tmp_path / "daemon.yaml", data)
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    procs: list[subprocess.Popen[str]] = []
+    out = (tmp_path / "daemon.out").open("w")
+    err = (tmp_path / "daemon.err").open("w")
+
+    def start(config: Path, *args: str) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "run", "-c", str(config), *args],
+            cwd=ROOT,
+            env=ENV,
+            stdout=out,
+            stderr=err,
+            text=True,
+        )
+        procs.append(proc)
+        return proc
+
+    yield start
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    out.close()
+    err.close()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def write(lab: Lab, sql: str) -> None:
+    """Write to the warehouse between the daemon's cycles (retrying while it reads)."""
+    for _ in range(200):
+        try:
+            con = duckdb.connect(str(lab.path))
+        except duckdb.IOException:
+            time.sleep(0.05)
+            continue
+        try:
+            con.execute(sql)
+        finally:
+            con.close()
+        return
+    raise AssertionError("could not get the warehouse write lock")
+
+
+def stop(proc: subprocess.Popen[str], tmp_path: Path) -> str:
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=15) == 0
+    return (tmp_path / "daemon.err").read_text()
+
+
+def test_incident_appearing_mid_run_fires_once_then_resolves_and_stops_cleanly(
+    lab: Lab,
+    httpserver: HTTPServer,
+    slack: SlackStandIn,
+    tmp_path: Path,
+    daemon: Callable[..., subprocess.Popen[str]],
+) -> None:
+    lab.add_store("a", quality=87.59, written_at=utc("22:30"))
+    lab.add_prediction("a", quality=87.59, made_at=utc("23:12:42"))
+    lab.flush()
+    proc = daemon(config_for(lab, httpserver, tmp_path))
+    err = tmp_path / "daemon.err"
+    assert wait_for(lambda: err.exists() and err.read_text().count("heartbeat") >= 2)
+    assert slack.methods() == []  # clean so far
+
+    # The worker's stale cache serves a prediction while the daemon runs.
+    injected = time.monotonic()
+    write(lab, f"UPDATE {PREDICTIONS_TABLE} SET feature_quality_score = 65.46")
+    assert wait_for(lambda: slack.methods() == ["chat.postMessage"])
+    latency = time.monotonic() - injected
+    print(f"detection latency: {latency:.2f}s")
+    assert latency < 10
+    time.sleep(2.5)  # several more cycles: still one message
+    assert slack.methods() == ["chat.postMessage"]
+
+    write(lab, f"UPDATE {PREDICTIONS_TABLE} SET feature_quality_score = 87.59")
+    assert wait_for(lambda: slack.methods()[-1:] == ["chat.update"] and len(slack.methods()) == 3)
+    assert "RESOLVED" in slack.calls[-1]["body"]["text"]
+    log = stop(proc, tmp_path)
+    assert "stopped cleanly" in log
+
+
+def test_a_broken_check_does_not_stop_the_daemon(
+    lab: Lab,
+    httpserver: HTTPServer,
+    slack: SlackStandIn,
+    tmp_path: Path,
+    daemon: Callable[..., subprocess.Popen[str]],
+) -> None:
+    lab.add_store("a")
+    lab.add_prediction("a")
+    lab.flush()
+    config = config_for(lab, httpserver, tmp_path)
+    data = __import__("yaml").safe_load(config.read_text())
+    data["predictions"]["quality"] = [{"column": "renamed_quality"}]
+    proc = daemon(write_config(config, data))
+    err = tmp_path / "daemon.err"
+    assert wait_for(lambda: err.exists() and err.read_text().count("heartbeat") >= 3)
+    assert "exit code 3" in err.read_text()
+    assert proc.poll() is None  # still running
+    assert slack.methods() == ["chat.postMessage"]  # "cannot run" once, not every cycle
+    assert "cannot run" in slack.calls[0]["body"]["text"] or "cannot run" in str(slack.calls[0])
+    stop(proc, tmp_path)
+
+
+def test_a_locked_warehouse_delays_cycles_without_overlap_and_health_reports_it(
+    lab: Lab,
+    httpserver: HTTPServer,
+    slack: SlackStandIn,
+    tmp_path: Path,
+    daemon: Callable[..., subprocess.Popen[str]],
+) -> None:
+    lab.add_store("a")
+    lab.add_prediction("a")
+    lab.flush()
+    port = free_port()
+    proc = daemon(config_for(lab, httpserver, tmp_path), "--health-port", str(port))
+    err = tmp_path / "daemon.err"
+
+    def health() -> int:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                return int(r.status)
+        except urllib.error.HTTPError as e:
+            return int(e.code)
+        except OSError:
+            return 0
+
+    assert wait_for(lambda: health() == 200)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            HOLD_LOCK,
+            str(lab.path),
+            "4",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    assert wait_for(lambda: health() == 503, timeout=8)  # no cycle finished for > 2 intervals
+    holder.wait(timeout=10)
+    assert wait_for(lambda: health() == 200, timeout=10)
+    text = err.read_text()
+    assert "warehouse is locked by another process; delaying the cycle" in text
+    assert "maximum number of running instances reached" in text  # skipped, not overlapped
+    stop(proc, tmp_path)
+
+
+def test_two_checks_started_together_notify_once(
+    lab: Lab, httpserver: HTTPServer, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    lab.add_store("a", quality=87.59)
+    lab.add_prediction("a", quality=65.46)
+    lab.flush()
+    config = config_for(lab, httpserver, tmp_path)
+    env = {**ENV, "FEATMON_NOW": "2026-02-03T05:00:00+00:00"}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "monitor", "check", "-c", str(config)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    codes = [p.wait(timeout=60) for p in procs]
+    assert 0 in codes
+    assert slack.methods() == ["chat.postMessage"]
+    # A later run delivers anything the loser could not (and still no duplicate).
+    assert featmon("check", "-c", str(config), env=env).returncode == 0
+    assert slack.methods() == ["chat.postMessage"]
