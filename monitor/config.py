@@ -146,6 +146,9 @@ class StateConfig(Strict):
     """Where alert state and the notification log live: a schema in the DuckDB warehouse."""
 
     dataset: Identifier = "featmon_state"
+    # How long a run waits for another run (the DuckDB write lock, the notification lease)
+    # before giving up loudly (exit 3).
+    wait_s: Annotated[float, Field(ge=0, le=600)] = 30.0
 
 
 class SilenceRule(Strict):

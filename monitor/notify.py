@@ -4,10 +4,14 @@ notification log. Runs only when a notifying sink (Slack) is configured, so a pl
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
+import socket
 import time
+import uuid
+from collections.abc import Iterator
 
 from alerts.dispatch import DispatchReport, Notifier, dispatch
 from alerts.lifecycle import AlertState, Inhibit, Silence, evaluate, parse_duration
@@ -45,6 +49,35 @@ def notifiers(config: Config) -> list[Notifier]:
         max_retries=slack.max_retries,
     )
     return [SlackSink(settings)]
+
+
+LEASE = "notify"
+LEASE_TTL = dt.timedelta(
+    minutes=2
+)  # a notify phase takes seconds; a crashed holder blocks this long
+
+
+class LeaseBusy(WarehouseError):
+    """Another run holds the notification lease for longer than we wait."""
+
+
+@contextlib.contextmanager
+def lease(store: StateStore, now: dt.datetime, max_wait_s: float) -> Iterator[None]:
+    """One run at a time decides and sends notifications (a Scheduler retry or a manual
+    run overlapping the scheduled one): the second waits, then sees the first's state."""
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    deadline = time.monotonic() + max_wait_s
+    while not store.acquire(LEASE, holder, now, LEASE_TTL):
+        if time.monotonic() > deadline:
+            raise LeaseBusy(
+                f"another featmon run holds the notification lease; gave up after {max_wait_s:g}s"
+            )
+        log.info("another featmon run is notifying; waiting for its lease")
+        time.sleep(1.0)
+    try:
+        yield
+    finally:
+        store.release(LEASE, holder, now)
 
 
 def publish_metrics(config: Config, report: RunReport, now: dt.datetime) -> list[str]:
@@ -105,8 +138,17 @@ def log_run(
 
 
 def open_state(config: Config) -> tuple[Warehouse, StateStore]:
-    """The warehouse, opened for writing, and the state store in it."""
-    wh = open_warehouse(config, read_only=False)
+    """The warehouse, opened for writing, and the state store in it. Another featmon (or the
+    pipeline) holding the embedded DuckDB file's write lock is waited for, not failed on."""
+    deadline = time.monotonic() + config.state.wait_s
+    while True:
+        try:
+            wh = open_warehouse(config, read_only=False)
+            break
+        except WarehouseError as e:
+            if "lock" not in str(e).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
     store = StateStore(wh, config.state.dataset)
     try:
         store.ensure()
@@ -124,7 +166,7 @@ def notify(
     if not sinks:
         return None
     wh, store = open_state(config)
-    with wh:
+    with wh, lease(store, now, config.state.wait_s):
         silences = [Silence(s.match, s.until, s.reason) for s in config.alerts.silences]
         silences += store.active_silences(now)
         transition = evaluate(

@@ -24,7 +24,7 @@ from alerts.codec import notification_from_json, notification_to_json
 from alerts.dispatch import LoggedNotification
 from alerts.lifecycle import AlertState, Notification, Silence
 from checks.sql import Params, ParamType, Query, table_ref
-from monitor.warehouse.base import Warehouse
+from monitor.warehouse.base import QueryError, Warehouse
 
 _STATE_COLUMNS: dict[str, ParamType] = {
     "fingerprint": "STRING",
@@ -55,6 +55,11 @@ _NOTIFICATION_COLUMNS: dict[str, ParamType] = {
     "error": "STRING",
     "payload": "STRING",
 }
+_LEASE_COLUMNS: dict[str, ParamType] = {
+    "name": "STRING",
+    "holder": "STRING",
+    "expires_at": "TIMESTAMP",
+}
 _SILENCE_COLUMNS: dict[str, ParamType] = {
     "id": "STRING",
     "match_labels": "STRING",
@@ -77,6 +82,7 @@ class StateStore:
         self.alerts = table_ref(f"{dataset}.alerts")
         self.notifications = table_ref(f"{dataset}.notifications")
         self.silences_table = table_ref(f"{dataset}.silences")
+        self.leases = table_ref(f"{dataset}.leases")
 
     def _run(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]:
         query = Query(sql=sql, params=(params or Params()).freeze(), label="state")
@@ -87,6 +93,43 @@ class StateStore:
         self._run(_ddl(f"{self.dataset}.alerts", _STATE_COLUMNS))
         self._run(_ddl(f"{self.dataset}.notifications", _NOTIFICATION_COLUMNS))
         self._run(_ddl(f"{self.dataset}.silences", _SILENCE_COLUMNS))
+        self._run(_ddl(f"{self.dataset}.leases", _LEASE_COLUMNS))
+
+    # Lease -------------------------------------------------------------------------------
+
+    def acquire(self, name: str, holder: str, now: dt.datetime, ttl: dt.timedelta) -> bool:
+        """Take the named lease if it is free, expired or already ours (a conditional MERGE),
+        then read back who holds it: two overlapping runs cannot both win."""
+        params = Params()
+        p_name, p_holder = params.string("name", name), params.string("holder", holder)
+        p_now = params.add("now", now, "TIMESTAMP")
+        p_until = params.add("until", now + ttl, "TIMESTAMP")
+        try:
+            self._run(
+                f"MERGE {self.leases} AS T USING (SELECT {p_name} AS name) AS S "
+                "ON T.name = S.name "
+                f"WHEN MATCHED AND (T.expires_at <= {p_now} OR T.holder = {p_holder}) "
+                f"THEN UPDATE SET holder = {p_holder}, expires_at = {p_until} "
+                f"WHEN NOT MATCHED THEN INSERT (name, holder, expires_at) "
+                f"VALUES ({p_name}, {p_holder}, {p_until})",
+                params,
+            )
+        except QueryError:
+            return False  # a concurrent MERGE won the race (BigQuery serialises them)
+        params = Params()
+        rows = self._run(
+            f"SELECT holder FROM {self.leases} WHERE name = {params.string('name', name)}", params
+        )
+        return bool(rows) and rows[0]["holder"] == holder
+
+    def release(self, name: str, holder: str, now: dt.datetime) -> None:
+        params = Params()
+        self._run(
+            f"UPDATE {self.leases} SET expires_at = {params.add('now', now, 'TIMESTAMP')} "
+            f"WHERE name = {params.string('name', name)} "
+            f"AND holder = {params.string('holder', holder)}",
+            params,
+        )
 
     # Alerts ------------------------------------------------------------------------------
 

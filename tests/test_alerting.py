@@ -265,6 +265,9 @@ def test_state_store_locked_by_another_process_is_loud_not_silent(
     import time
 
     config = setup(lab, httpserver, tmp_path)
+    data = yaml.safe_load(config.read_text())
+    data["state"] = {"wait_s": 1}
+    write_config(config, data)
     holder = subprocess.Popen(
         [
             sys.executable,

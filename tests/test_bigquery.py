@@ -427,3 +427,22 @@ def test_alert_state_lives_in_bigquery_across_processes(
     listing = featmon("alerts", "-c", str(path))
     assert listing.stdout.startswith("firing   critical quality_mismatch 2026-02-03 102/147")
     assert "last firing via slack: sent" in listing.stdout
+
+
+def test_the_notification_lease_on_bigquery(emulator: bq_peer.Emulator) -> None:
+    from monitor.state import StateStore
+    from monitor.warehouse.bigquery import BigQueryWarehouse
+
+    config = bq_config(emulator.endpoint)
+    assert config.warehouse.backend == "bigquery"
+    store = StateStore(BigQueryWarehouse(config.warehouse), "featmon_lease_test")  # type: ignore[arg-type]
+    store.ensure()
+    now = dt.datetime(2026, 2, 3, 5, 0, tzinfo=dt.UTC)
+    ttl = dt.timedelta(minutes=2)
+    assert store.acquire("notify", "run-a", now, ttl)
+    assert not store.acquire("notify", "run-b", now + dt.timedelta(seconds=5), ttl)
+    assert store.acquire("notify", "run-a", now + dt.timedelta(seconds=6), ttl)  # ours: renewed
+    store.release("notify", "run-a", now + dt.timedelta(seconds=7))
+    assert store.acquire("notify", "run-b", now + dt.timedelta(seconds=8), ttl)
+    # An expired lease (a crashed holder) is taken over.
+    assert store.acquire("notify", "run-c", now + dt.timedelta(minutes=3), ttl)
