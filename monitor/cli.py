@@ -96,6 +96,9 @@ def main() -> None:
     default=None,
     help="Override alerts.cloud_logging.format for this run.",
 )
+@click.option(
+    "--dry-run", is_flag=True, help="Show what would be notified; touch neither state nor sinks."
+)
 def check(
     config_path: str | None,
     dates: tuple[dt.date | None, ...],
@@ -104,6 +107,7 @@ def check(
     fail_on_alert: bool,
     estimate: bool,
     log_format: str | None,
+    dry_run: bool,
 ) -> None:
     """Run the enabled checks over the window and report alerts."""
     config = _load(config_path)
@@ -113,7 +117,11 @@ def check(
         raise click.UsageError(f"unknown check(s) {', '.join(unknown)}; known: {', '.join(CHECKS)}")
     if estimate:
         sys.exit(print_estimate(config, window, fmt))
-    sys.exit(run_and_report(config, window, list(only), fmt, fail_on_alert, log_format=log_format))
+    sys.exit(
+        run_and_report(
+            config, window, list(only), fmt, fail_on_alert, log_format=log_format, dry_run=dry_run
+        )
+    )
 
 
 def print_estimate(config: Config, window: DateWindow, fmt: str) -> int:
@@ -165,23 +173,36 @@ def run_and_report(
     slack_preview: bool = False,
     log_format: str | None = None,
     table: bool = True,
+    dry_run: bool = False,
 ) -> int:
-    from monitor.notify import log_run, notify, now_utc, publish_metrics
+    from monitor.notify import log_run, notify, now_utc, preview, publish_metrics
 
     report = run_cycle(config, window, only or None)
     now = now_utc()
     state_failed = False
-    try:
-        outcome = notify(config, report, now)
-    except WarehouseError as e:  # e.g. another process holds the DuckDB write lock
-        outcome, state_failed = None, True
-        click.echo(f"featmon: alert state unavailable, nothing notified this run: {e}", err=True)
+    outcome = None
+    if dry_run:
+        for note in preview(config, report, now):
+            labels = note.state.labels
+            click.echo(
+                f"would notify: {note.kind} {labels['severity']} {labels['check']} "
+                f"{labels['game_date'] or '-'} {labels['feature']}".rstrip(),
+                err=fmt == "json",
+            )
+    else:
+        try:
+            outcome = notify(config, report, now)
+        except WarehouseError as e:  # e.g. another process holds the DuckDB write lock
+            state_failed = True
+            click.echo(
+                f"featmon: alert state unavailable, nothing notified this run: {e}", err=True
+            )
+        log_run(config, report, outcome[1] if outcome else [], now, log_format)
     delivery = outcome[0] if outcome else None
-    log_run(config, report, outcome[1] if outcome else [], now, log_format)
     if delivery is not None:
         for problem in delivery.problems:
             click.echo(f"featmon: notification not delivered (kept pending): {problem}", err=True)
-    for problem in publish_metrics(config, report, now):
+    for problem in [] if dry_run else publish_metrics(config, report, now):
         click.echo(f"featmon: metrics not written: {problem}", err=True)
     alerts = alerts_from(report.results)
     if fmt == "json":

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterator
 
 from alerts.dispatch import DispatchReport, Notifier, dispatch
-from alerts.lifecycle import AlertState, Inhibit, Silence, evaluate, parse_duration
+from alerts.lifecycle import AlertState, Inhibit, Notification, Silence, evaluate, parse_duration
 from alerts.slack import SlackSettings, SlackSink
 from monitor.config import Config
 from monitor.cycle import RunReport
@@ -216,3 +216,27 @@ def wait_for_warehouse(config: Config, max_wait_s: float = 60.0) -> None:
                 log.info("warehouse is locked by another process; delaying the cycle")
                 logged = True
             time.sleep(0.5)
+
+
+def preview(config: Config, report: RunReport, now: dt.datetime) -> list[Notification]:
+    """What this run would notify, from the stored state, without writing anything
+    (`featmon check --dry-run`). No state yet means every alert would be new."""
+    previous: dict[str, AlertState] = {}
+    silences = [Silence(s.match, s.until, s.reason) for s in config.alerts.silences]
+    try:
+        with open_warehouse(config) as wh:
+            store = StateStore(wh, config.state.dataset)
+            previous = store.firing()
+            silences += store.active_silences(now)
+    except WarehouseError:
+        pass  # no state tables yet (or no file): nothing was sent before
+    transition = evaluate(
+        previous,
+        report.results,
+        now,
+        window=(report.window.start, report.window.end),
+        repeat_interval=parse_duration(config.alerts.repeat_interval),
+        silences=silences,
+        inhibits=[Inhibit(r.source, r.target) for r in config.alerts.inhibit],
+    )
+    return transition.notifications

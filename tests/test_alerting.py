@@ -321,3 +321,30 @@ def test_inhibition_from_config_across_processes(
     listing = featmon("alerts", "-c", str(config), env=ENV).stdout
     assert "stale_predictions 2026-02-03 1/2" in listing
     assert "muted (inhibited by missing_features)" in listing
+
+
+def test_dry_run_shows_what_would_be_notified_and_touches_nothing(
+    lab: Lab, httpserver: HTTPServer, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    config = setup(lab, httpserver, tmp_path)
+    for minutes in (0, 1):
+        proc = featmon(
+            "check",
+            "-c",
+            str(config),
+            "--dry-run",
+            env={**ENV, "FEATMON_NOW": (T0 + dt.timedelta(minutes=minutes)).isoformat()},
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert "would notify: firing critical quality_mismatch 2026-02-03" in proc.stdout
+    assert slack.methods() == []
+    assert check(config, T0 + dt.timedelta(minutes=2)).returncode == 0
+    assert slack.methods() == ["chat.postMessage"]  # the dry runs recorded nothing
+    after = featmon(
+        "check",
+        "-c",
+        str(config),
+        "--dry-run",
+        env={**ENV, "FEATMON_NOW": (T0 + dt.timedelta(minutes=3)).isoformat()},
+    )
+    assert "would notify" not in after.stdout

@@ -239,3 +239,25 @@ def test_two_checks_started_together_notify_once(
     # A later run delivers anything the loser could not (and still no duplicate).
     assert featmon("check", "-c", str(config), env=env).returncode == 0
     assert slack.methods() == ["chat.postMessage"]
+
+
+def test_sigterm_flushes_pending_notifications(
+    lab: Lab,
+    httpserver: HTTPServer,
+    slack: SlackStandIn,
+    tmp_path: Path,
+    daemon: Callable[..., subprocess.Popen[str]],
+) -> None:
+    lab.add_store("a", quality=87.59)
+    lab.add_prediction("a", quality=65.46)
+    lab.flush()
+    config = config_for(lab, httpserver, tmp_path, schedule={"every": "1h"})
+    slack.down = True
+    proc = daemon(config)
+    err = tmp_path / "daemon.err"
+    assert wait_for(lambda: err.exists() and "heartbeat" in err.read_text())
+    assert slack.methods() == []  # the first cycle could not deliver: pending
+    slack.down = False
+    log = stop(proc, tmp_path)  # no further cycle within the hour: only the flush can send
+    assert slack.methods() == ["chat.postMessage"]
+    assert "flushed pending notifications: sent=1 still pending=0" in log
