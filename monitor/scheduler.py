@@ -184,10 +184,11 @@ def run_daemon(
     if server is not None:
         server.shutdown()
     if running.is_set():
+        # Nothing is lost by leaving: a notification sent but not yet recorded is found
+        # again by the next run, and unsent ones stay pending in the log.
         log.warning("the running cycle did not finish within %.0fs; exiting anyway", grace_s)
         sys.stderr.flush()
-        return 1
-    if on_stop is not None:
+    elif on_stop is not None:
         on_stop()
     log.info("stopped cleanly")
     return 0
