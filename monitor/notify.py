@@ -11,10 +11,18 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from alerts.dispatch import DispatchReport, Notifier, dispatch
-from alerts.lifecycle import AlertState, Inhibit, Notification, Silence, evaluate, parse_duration
+from alerts.lifecycle import (
+    AlertState,
+    Inhibit,
+    Notification,
+    Silence,
+    Transition,
+    evaluate,
+    parse_duration,
+)
 from alerts.slack import SlackSettings, SlackSink
 from monitor.config import Config
 from monitor.cycle import RunReport
@@ -137,18 +145,31 @@ def log_run(
     )
 
 
-def open_state(config: Config) -> tuple[Warehouse, StateStore]:
-    """The warehouse, opened for writing, and the state store in it. Another featmon (or the
-    pipeline) holding the embedded DuckDB file's write lock is waited for, not failed on."""
-    deadline = time.monotonic() + config.state.wait_s
+def _open_waiting_for_lock(
+    open_: Callable[[], Warehouse], wait_s: float, poll_s: float, on_wait: str = ""
+) -> Warehouse:
+    """Open the warehouse, retrying while another process holds the embedded DuckDB file's
+    write lock (another featmon, or the pipeline loading data) for up to `wait_s`."""
+    deadline = time.monotonic() + wait_s
+    logged = False
     while True:
         try:
-            wh = open_warehouse(config, read_only=False)
-            break
+            return open_()
         except WarehouseError as e:
             if "lock" not in str(e).lower() or time.monotonic() > deadline:
                 raise
-            time.sleep(0.2)
+            if on_wait and not logged:
+                log.info(on_wait)
+                logged = True
+            time.sleep(poll_s)
+
+
+def open_state(config: Config) -> tuple[Warehouse, StateStore]:
+    """The warehouse, opened for writing, and the state store in it. Another featmon (or the
+    pipeline) holding the embedded DuckDB file's write lock is waited for, not failed on."""
+    wh = _open_waiting_for_lock(
+        lambda: open_warehouse(config, read_only=False), config.state.wait_s, 0.2
+    )
     store = StateStore(wh, config.state.dataset)
     try:
         store.ensure()
@@ -167,17 +188,7 @@ def notify(
         return None
     wh, store = open_state(config)
     with wh, lease(store, now, config.state.wait_s):
-        silences = [Silence(s.match, s.until, s.reason) for s in config.alerts.silences]
-        silences += store.active_silences(now)
-        transition = evaluate(
-            store.firing(),
-            report.results,
-            now,
-            window=(report.window.start, report.window.end),
-            repeat_interval=parse_duration(config.alerts.repeat_interval),
-            silences=silences,
-            inhibits=[Inhibit(r.source, r.target) for r in config.alerts.inhibit],
-        )
+        transition = _evaluate(config, report, now, store.firing(), store.active_silences(now))
         store.save(transition.states.values())
         resolved = [s for s in transition.states.values() if s.status == "resolved"]
         return dispatch(store, sinks, transition.notifications, now), resolved
@@ -203,40 +214,45 @@ def wait_for_warehouse(config: Config, max_wait_s: float = 60.0) -> None:
     (the pipeline loading data): the cycle then runs, rather than failing."""
     if config.warehouse.backend != "duckdb" or not config.warehouse_path().exists():
         return
-    deadline = time.monotonic() + max_wait_s
-    logged = False
-    while True:
-        try:
-            DuckDBWarehouse(config.warehouse_path()).close()
-            return
-        except WarehouseError as e:
-            if "lock" not in str(e).lower() or time.monotonic() > deadline:
-                return  # the cycle itself reports the problem
-            if not logged:
-                log.info("warehouse is locked by another process; delaying the cycle")
-                logged = True
-            time.sleep(0.5)
+    with contextlib.suppress(WarehouseError):  # the cycle itself reports the problem
+        _open_waiting_for_lock(
+            lambda: DuckDBWarehouse(config.warehouse_path()),
+            max_wait_s,
+            0.5,
+            "warehouse is locked by another process; delaying the cycle",
+        ).close()
 
 
 def preview(config: Config, report: RunReport, now: dt.datetime) -> list[Notification]:
     """What this run would notify, from the stored state, without writing anything
     (`featmon check --dry-run`). No state yet means every alert would be new."""
     previous: dict[str, AlertState] = {}
-    silences = [Silence(s.match, s.until, s.reason) for s in config.alerts.silences]
+    stored_silences: list[Silence] = []
     try:
         with open_warehouse(config) as wh:
             store = StateStore(wh, config.state.dataset)
             previous = store.firing()
-            silences += store.active_silences(now)
+            stored_silences = store.active_silences(now)
     except WarehouseError:
         pass  # no state tables yet (or no file): nothing was sent before
-    transition = evaluate(
+    return _evaluate(config, report, now, previous, stored_silences).notifications
+
+
+def _evaluate(
+    config: Config,
+    report: RunReport,
+    now: dt.datetime,
+    previous: dict[str, AlertState],
+    stored_silences: list[Silence],
+) -> Transition:
+    """The lifecycle with the config's rules: one place for notify and --dry-run."""
+    silences = [Silence(s.match, s.until, s.reason) for s in config.alerts.silences]
+    return evaluate(
         previous,
         report.results,
         now,
         window=(report.window.start, report.window.end),
         repeat_interval=parse_duration(config.alerts.repeat_interval),
-        silences=silences,
+        silences=silences + stored_silences,
         inhibits=[Inhibit(r.source, r.target) for r in config.alerts.inhibit],
     )
-    return transition.notifications
