@@ -19,7 +19,6 @@ Rules:
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -28,16 +27,6 @@ from alerts.model import Alert, alerts_from
 from checks.base import CheckResult
 
 NotificationKind = Literal["firing", "repeat", "update", "resolved"]
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-def parse_duration(text: str) -> dt.timedelta:
-    """`30s`, `5m`, `4h`, `1d`."""
-    m = _DURATION.match(text)
-    if not m:
-        raise ValueError(f"{text!r} is not a duration like 30s, 5m, 4h or 1d")
-    return dt.timedelta(**{_UNITS[m[2]]: int(m[1])})
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ The token never appears in any message this module produces.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from alerts.lifecycle import Notification
 from alerts.slack_message import SlackMessage, firing_message, resolved_message
+
+log = logging.getLogger("featmon.slack")
 
 # Errors retrying cannot fix: a person has to change the token, scopes or channel.
 NEEDS_A_HUMAN = {
@@ -53,6 +56,8 @@ class SlackSettings:
     )
     runbook_url: str | None = None
     max_retries: int = 2
+    # Upload the game date's timeline PNG into a new alert's thread (needs files:write).
+    attach_timeline: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,10 +72,15 @@ class Delivery:
 class SlackSink:
     name = "slack"
 
-    def __init__(self, settings: SlackSettings) -> None:
+    def __init__(
+        self, settings: SlackSettings, timeline: Callable[[str], bytes | None] | None = None
+    ) -> None:
+        """`timeline(game_date)` renders the date's timeline PNG (the monitor provides it;
+        a sink never queries the warehouse itself)."""
         if bool(settings.token) == bool(settings.webhook_url):
             raise ValueError("give exactly one of a bot token or a webhook URL")
         self.settings = settings
+        self.timeline = timeline
         handlers = [
             RateLimitErrorRetryHandler(max_retry_count=settings.max_retries),
             ServerErrorRetryHandler(max_retry_count=settings.max_retries),
@@ -114,7 +124,11 @@ class SlackSink:
         assert note.alert is not None
         message = firing_message(note.alert, self.settings.runbook_url)
         if note.kind == "firing" or ts is None:
-            return self._post(channel, message, metadata=_metadata(note, note_id))
+            posted = self._post(channel, message, metadata=_metadata(note, note_id))
+            if posted.ok and posted.ts and note.kind == "firing" and note.alert.game_date:
+                day = str(note.alert.game_date)[:10]  # a date, or its ISO text after a retry
+                self._attach_timeline(posted.channel or channel, posted.ts, day)
+            return posted
         if self.client is None:  # a webhook cannot edit: growth shows at the next repeat
             if note.kind == "update":
                 return Delivery(ok=True, channel=channel, error="webhook: update skipped")
@@ -149,6 +163,30 @@ class SlackSink:
             if payload.get("notification_id") == note_id:
                 return Delivery(ok=True, channel=channel_id, ts=str(message.get("ts")))
         return None
+
+    def _attach_timeline(self, channel: str, ts: str, game_date: str) -> None:
+        """Best effort: the message (which already names `featmon timeline`) is delivered
+        whatever happens here, so a failure is logged, never retried or raised."""
+        if not (self.settings.attach_timeline and self.client and self.timeline):
+            return
+        try:
+            image = self.timeline(game_date)
+            if image is None:
+                return
+            self.client.files_upload_v2(
+                channel=channel,
+                thread_ts=ts,
+                content=image,
+                filename=f"featmon-timeline-{game_date}.png",
+                title=f"featmon timeline {game_date}",
+                initial_comment=f"Timeline of game date {game_date}",
+            )
+        except SlackApiError as e:
+            error = str(e.response.get("error", "unknown"))
+            hint = " (the bot needs files:write)" if error == "missing_scope" else ""
+            log.warning("timeline not attached: %s%s", error, hint)
+        except Exception as e:  # rendering or transport: the alert itself went out
+            log.warning("timeline not attached: %s", type(e).__name__)
 
     def _channel_id(self, channel: str) -> str | None:
         if not channel.startswith("#"):

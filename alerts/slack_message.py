@@ -91,6 +91,10 @@ def next_steps(alert: Alert) -> str:
         f"• Look: `featmon sql {alert.check}{date_arg}` (paste into the BigQuery console)",
         f"• Size it: `featmon impact{date_arg}`",
     ]
+    if alert.game_date:
+        steps.append(
+            f"• Story: `featmon timeline{date_arg} --png timeline.png`, `featmon explain{date_arg}`"
+        )
     if alert.game_date and alert.kind == "firing":
         body = json.dumps(
             {
@@ -119,6 +123,9 @@ def firing_message(alert: Alert, runbook_url: str | None = None) -> SlackMessage
         )
         if alert.meaning:
             numbers += f"\n_{alert.meaning}_"
+        used = alert.details.get("attribution_summary")
+        if used:
+            numbers += f"\n*Version used:* {used}"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title[:150], "emoji": True}},
         {"type": "section", "text": {"type": "mrkdwn", "text": numbers[:3000]}},

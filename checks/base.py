@@ -90,6 +90,12 @@ class Check(ABC):
     uses_features: ClassVar[bool] = False
     uses_quality: ClassVar[bool] = False
     uses_store_quality: ClassVar[bool] = False
+    uses_grading: ClassVar[bool] = False
+    # "join": answered by the shared prediction-to-store join. "store": answered by the
+    # per-date store summary (checks/store_summary.py), for dates with no predictions yet.
+    scope: ClassVar[Literal["join", "store"]] = "join"
+    # Whether its flag marks a prediction as affected (the impact table, hit rates).
+    problem: ClassVar[bool] = True
     # One sentence on-call reads next to the numbers.
     meaning: ClassVar[str] = ""
 

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from checks.join import IMPACT_AFFECTED
+from checks.hit_rate_drop import hit_rates
+from checks.join import HIT_PREFIX, IMPACT_AFFECTED
 
 # Impact column -> the check whose per-prediction flag it counts.
 COLUMNS: dict[str, str] = {
@@ -36,6 +37,16 @@ class ImpactRow:
     missing_features: int | None
     affected: int
     affected_pct: float
+    # With `grading`: hit rates (percent) of affected and unaffected predictions, overall
+    # and high-edge, and how many were graded. None when not computed or nothing graded.
+    hit_rate_affected: float | None = None
+    hit_rate_unaffected: float | None = None
+    graded_affected: int | None = None
+    graded_unaffected: int | None = None
+    high_edge_hit_rate_affected: float | None = None
+    high_edge_hit_rate_unaffected: float | None = None
+    high_edge_graded_affected: int | None = None
+    high_edge_graded_unaffected: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -49,19 +60,32 @@ class ImpactRow:
             for column, check in COLUMNS.items()
         }
         affected = int(row.get(IMPACT_AFFECTED) or 0)
+        hits: dict[str, Any] = {}
+        if HIT_PREFIX + "graded_affected" in row:
+            rates = hit_rates(row)
+            for group in ("affected", "unaffected"):
+                hits[f"hit_rate_{group}"] = rates[f"hit_rate_{group}"]
+                hits[f"graded_{group}"] = rates[f"graded_{group}"]
+                hits[f"high_edge_hit_rate_{group}"] = rates[f"hit_rate_{group}_high_edge"]
+                hits[f"high_edge_graded_{group}"] = rates[f"graded_{group}_high_edge"]
         return cls(
             game_date=row["game_date"],
             total=total,
             affected=affected,
             affected_pct=round(100.0 * affected / total, 1) if total else 0.0,
             **counts,
+            **hits,
         )
 
 
-FIELDS = [
-    "game_date",
-    "total",
-    *COLUMNS,
-    "affected",
-    "affected_pct",
+HIT_FIELDS = [
+    "hit_rate_affected",
+    "hit_rate_unaffected",
+    "graded_affected",
+    "graded_unaffected",
+    "high_edge_hit_rate_affected",
+    "high_edge_hit_rate_unaffected",
+    "high_edge_graded_affected",
+    "high_edge_graded_unaffected",
 ]
+FIELDS = ["game_date", "total", *COLUMNS, "affected", "affected_pct", *HIT_FIELDS]

@@ -19,17 +19,19 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from checks.base import Check, JoinColumns
+from checks.base import Check, Fragment, JoinColumns
 from checks.sql import Params, Query, ident, json_path_literal, table_ref
-from monitor.tables import FeatureStoreTable, Location, PredictionsTable
+from monitor.tables import FeatureStoreTable, GradingTable, Location, PredictionsTable
 
 IMPACT_AFFECTED = "impact__affected"
+HIT_PREFIX = "hit__"
 
 
 @dataclass(frozen=True)
 class Tables:
     store: FeatureStoreTable
     predictions: PredictionsTable
+    grading: GradingTable | None = None
 
     def join_columns(self) -> JoinColumns:
         keys = self.predictions.keys
@@ -88,7 +90,7 @@ def _first_number(
     return columns, first, f"({value_alias} IS NULL AND ({' OR '.join(bads)}))"
 
 
-def _store_feature(store: FeatureStoreTable, params: Params, name: str) -> str:
+def store_feature_sql(store: FeatureStoreTable, params: Params, name: str) -> str:
     """The store value of one feature: `values[position of name in names]`.
 
     BigQuery has no ARRAY_POSITION. This form (walk 1..n, read both arrays by ORDINAL)
@@ -108,7 +110,7 @@ def _store_feature(store: FeatureStoreTable, params: Params, name: str) -> str:
     )
 
 
-def _write_times(
+def write_times_sql(
     store: FeatureStoreTable, params: Params, p_from: str, p_to: str
 ) -> tuple[list[str], str, str]:
     """(extra CTEs, JOIN clause for the store scan, written_at SQL) for the configured source.
@@ -149,29 +151,42 @@ def _select(items: Sequence[tuple[str, str]], indent: str = "    ") -> str:
     return (",\n" + indent).join(f"{sql} AS {alias}" for alias, sql in items)
 
 
-def build_query(
+@dataclass
+class PredictionRows:
+    """The shared join as a chain of CTEs ending in `source`: one row per prediction with
+    the join's columns and every given check's per-prediction columns."""
+
+    params: Params
+    ctes: list[str]
+    source: str
+    features: list[str]
+    problem_flag: str  # "affected by any problem check" over `source`
+    graded: bool
+    fragments: list[tuple[Check, Fragment]]
+
+
+def prediction_rows(
     tables: Tables,
     checks: Sequence[Check],
     date_from: dt.date,
     date_to: dt.date,
     *,
-    examples: int = 5,
-    details: bool = True,
-) -> Query:
-    """One statement answering every given check (and the impact columns) per game date.
-
-    `details=False` keeps only the per-check counts (what `featmon impact` needs), so a
-    season-long query computes nothing it does not return.
-    """
+    params: Params | None = None,
+    with_features: bool | None = None,
+    with_grading: bool = False,
+) -> PredictionRows:
+    """The CTEs shared by the check query, attribution and the timeline."""
     store, preds = tables.store, tables.predictions
-    params = Params()
+    params = params or Params()
     p_from = params.date("date_from", date_from)
     p_to = params.date("date_to", date_to)
-    with_features = any(c.uses_features for c in checks) and bool(preds.features)
-    features = list(preds.features) if with_features else []
+    if with_features is None:
+        with_features = any(c.uses_features for c in checks)
+    features = list(preds.features) if with_features and preds.features else []
+    graded = with_grading and tables.grading is not None
 
     # Store side: one row per key (the latest write wins if a writer left duplicates).
-    write_ctes, write_join, written_at = _write_times(store, params, p_from, p_to)
+    write_ctes, write_join, written_at = write_times_sql(store, params, p_from, p_to)
     store_cols = [(f"key_{i}", ident(k)) for i, k in enumerate(store.keys)]
     store_cols.append(("written_at", written_at))
     store_cols.append(
@@ -183,7 +198,7 @@ def build_query(
         )
     )
     store_cols += [
-        (f"f{i}_store", _store_feature(store, params, name)) for i, name in enumerate(features)
+        (f"f{i}_store", store_feature_sql(store, params, name)) for i, name in enumerate(features)
     ]
     store_cols.append(("present", "TRUE"))
     partition_keys = ", ".join(ident(k) for k in store.keys)
@@ -213,9 +228,99 @@ def build_query(
         ("store_quality", "s.store_quality"),
     ] + [(f"f{i}_store", f"s.f{i}_store") for i in range(len(features))]
 
-    # Check fragments.
-    fragments = [(c, c.fragment(params)) for c in checks]
-    flag_cols = [(alias, sql) for _, f in fragments for alias, sql in f.columns]
+    grading_ctes: list[str] = []
+    grading_join = ""
+    if graded:
+        assert tables.grading is not None
+        g = tables.grading
+        pred_cols += [(f"g_key_{i}", ident(k)) for i, k in enumerate(g.keys)]
+        g_where = f"{ident(g.date_column)} BETWEEN {p_from} AND {p_to}"
+        if g.where:
+            g_where += f" AND ({g.where})"
+        edge = (
+            f"ABS(CAST({ident(g.predicted_column)} AS FLOAT64) - "
+            f"CAST({ident(g.line_column)} AS FLOAT64)) >= {params.float('high_edge', g.high_edge)}"
+        )
+        g_cols = [(f"key_{i}", ident(k)) for i, k in enumerate(g.keys)]
+        g_cols += [("correct", f"CAST({ident(g.correct_column)} AS BOOL)"), ("high_edge", edge)]
+        grading_ctes.append(
+            f"graded AS (\n  SELECT\n    {_select(g_cols)}\n"
+            f"  FROM {table_ref(g.table)}\n  WHERE {g_where}\n"
+            f"  QUALIFY ROW_NUMBER() OVER (PARTITION BY "
+            f"{', '.join(ident(k) for k in g.keys)}) = 1\n)"
+        )
+        g_on = " AND ".join(f"l.g_key_{i} = g.key_{i}" for i in range(len(g.keys)))
+        grading_join = f"\n  LEFT JOIN graded AS g ON {g_on}"
+        joined += [("graded_correct", "g.correct"), ("graded_high_edge", "g.high_edge")]
+
+    fragments = [c.fragment(params) for c in checks]
+    flag_cols = [(alias, sql) for f in fragments for alias, sql in f.columns]
+    ctes = [
+        *write_ctes,
+        *grading_ctes,
+        f"store AS (\n  SELECT\n    {_select(store_cols)}\n"
+        f"  FROM {table_ref(store.table)}{write_join}\n"
+        f"  WHERE {ident(store.date_column)} BETWEEN {p_from} AND {p_to}\n"
+        f"  QUALIFY ROW_NUMBER() OVER (PARTITION BY {partition_keys} "
+        f"ORDER BY ({store.written_at}) DESC) = 1\n)",
+        f"predictions AS (\n  SELECT\n    {_select(pred_cols)}\n"
+        f"  FROM {table_ref(preds.table)}\n  WHERE {where}\n)",
+        f"logged AS (\n  SELECT\n    *,\n    {_select(logged)}\n  FROM predictions\n)",
+        f"joined AS (\n  SELECT\n    l.*,\n    {_select(joined)}\n"
+        f"  FROM logged AS l\n  LEFT JOIN store AS s ON {key_join}{grading_join}\n)",
+    ]
+    source = "joined"
+    if flag_cols:
+        ctes.append(f"flagged AS (\n  SELECT\n    *,\n    {_select(flag_cols)}\n  FROM joined\n)")
+        source = "flagged"
+    problems = [c.col("flag") for c in checks if c.problem]
+    return PredictionRows(
+        params=params,
+        ctes=ctes,
+        source=source,
+        features=features,
+        problem_flag="(" + " OR ".join(problems) + ")" if problems else "FALSE",
+        graded=graded,
+        fragments=list(zip(checks, fragments, strict=True)),
+    )
+
+
+def _hit_aggregates(problem_flag: str) -> list[tuple[str, str]]:
+    """Graded and correct counts, for affected and unaffected predictions, overall and
+    high-edge: the hit-rate columns of the impact table and the hit_rate_drop check."""
+    out = []
+    for group, cond in (("affected", problem_flag), ("unaffected", f"NOT {problem_flag}")):
+        for edge, edge_cond in (("", "TRUE"), ("_high_edge", "graded_high_edge")):
+            graded = f"graded_correct IS NOT NULL AND {edge_cond} AND {cond}"
+            out.append((f"{HIT_PREFIX}graded_{group}{edge}", f"COUNTIF({graded})"))
+            out.append(
+                (f"{HIT_PREFIX}correct_{group}{edge}", f"COUNTIF({graded} AND graded_correct)")
+            )
+    return out
+
+
+def build_query(
+    tables: Tables,
+    checks: Sequence[Check],
+    date_from: dt.date,
+    date_to: dt.date,
+    *,
+    examples: int = 5,
+    details: bool = True,
+) -> Query:
+    """One statement answering every given check (and the impact columns) per game date.
+
+    `details=False` keeps only the per-check counts (what `featmon impact` needs), so a
+    season-long query computes nothing it does not return. Hit-rate counts are added when
+    `grading` is configured and the impact table or the hit_rate_drop check asks for them.
+    """
+    checks = [c for c in checks if c.scope == "join"]
+    preds = tables.predictions
+    with_grading = tables.grading is not None and (
+        not details or any(c.uses_grading for c in checks)
+    )
+    rows = prediction_rows(tables, checks, date_from, date_to, with_grading=with_grading)
+    params, fragments = rows.params, rows.fragments
     aggregates: list[tuple[str, str]] = [("total", "COUNT(*)")]
     for c, f in fragments:
         counted = [c.col("flag")]
@@ -224,8 +329,9 @@ def build_query(
             aggregates += f.aggregates
         aggregates += [(f"{flag}_count", f"COUNTIF({flag})") for flag in counted]
     if checks:
-        any_flag = " OR ".join(c.col("flag") for c in checks)
-        aggregates.append((IMPACT_AFFECTED, f"COUNTIF({any_flag})"))
+        aggregates.append((IMPACT_AFFECTED, f"COUNTIF({rows.problem_flag})"))
+    if rows.graded:
+        aggregates += _hit_aggregates(rows.problem_flag)
 
     rank_cols: list[tuple[str, str]] = []
     if examples > 0 and details:
@@ -259,32 +365,15 @@ def build_query(
                 )
             )
 
-    flagged_from = "joined"
-    ctes = [
-        *write_ctes,
-        f"store AS (\n  SELECT\n    {_select(store_cols)}\n"
-        f"  FROM {table_ref(store.table)}{write_join}\n"
-        f"  WHERE {ident(store.date_column)} BETWEEN {p_from} AND {p_to}\n"
-        f"  QUALIFY ROW_NUMBER() OVER (PARTITION BY {partition_keys} "
-        f"ORDER BY ({store.written_at}) DESC) = 1\n)",
-        f"predictions AS (\n  SELECT\n    {_select(pred_cols)}\n"
-        f"  FROM {table_ref(preds.table)}\n  WHERE {where}\n)",
-        f"logged AS (\n  SELECT\n    *,\n    {_select(logged)}\n  FROM predictions\n)",
-        f"joined AS (\n  SELECT\n    l.*,\n    {_select(joined)}\n"
-        f"  FROM logged AS l\n  LEFT JOIN store AS s ON {key_join}\n)",
-    ]
-    if flag_cols:
-        ctes.append(f"flagged AS (\n  SELECT\n    *,\n    {_select(flag_cols)}\n  FROM joined\n)")
-        flagged_from = "flagged"
+    ctes = list(rows.ctes)
+    source = rows.source
     if rank_cols:
-        ctes.append(
-            f"ranked AS (\n  SELECT\n    *,\n    {_select(rank_cols)}\n  FROM {flagged_from}\n)"
-        )
-        flagged_from = "ranked"
+        ctes.append(f"ranked AS (\n  SELECT\n    *,\n    {_select(rank_cols)}\n  FROM {source}\n)")
+        source = "ranked"
     sql = (
         "WITH\n" + ",\n".join(ctes) + "\n"
         f"SELECT\n  game_date,\n  {_select(aggregates, '  ')}\n"
-        f"FROM {flagged_from}\nGROUP BY game_date\nORDER BY game_date"
+        f"FROM {source}\nGROUP BY game_date\nORDER BY game_date"
     )
     names = ", ".join(c.name for c in checks) or "impact"
     if not details:

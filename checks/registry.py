@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from checks.base import Check
 from checks.feature_mismatch import FeatureMismatch
+from checks.hit_rate_drop import HitRateDrop
 from checks.low_quality import LowQuality
 from checks.missing_features import MissingFeatures
 from checks.missing_quality import MissingQuality
 from checks.quality_mismatch import QualityMismatch
 from checks.stale_predictions import StalePredictions
+from checks.store_freshness import StoreFreshness
 
 CHECKS: dict[str, type[Check]] = {
     c.name: c
@@ -19,5 +21,7 @@ CHECKS: dict[str, type[Check]] = {
         MissingQuality,
         LowQuality,
         MissingFeatures,
+        StoreFreshness,
+        HitRateDrop,
     )
 }

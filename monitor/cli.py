@@ -21,7 +21,7 @@ from alerts.console import ConsoleSink
 from alerts.model import alerts_from
 from checks.registry import CHECKS
 from monitor import output
-from monitor.config import Config, ConfigError, load_config
+from monitor.config import Config, ConfigError, HistoryConfig, load_config
 from monitor.cycle import run_cycle, run_impact
 from monitor.plan import build_checks, check_query, impact_query
 from monitor.warehouse import WarehouseError, open_warehouse
@@ -175,9 +175,10 @@ def run_and_report(
     table: bool = True,
     dry_run: bool = False,
 ) -> int:
-    from monitor.notify import log_run, notify, now_utc, preview, publish_metrics
+    from monitor.clock import now_utc
+    from monitor.notify import log_run, notify, preview, publish_metrics
 
-    report = run_cycle(config, window, only or None)
+    report = run_cycle(config, window, only or None, record=not dry_run)
     now = now_utc()
     state_failed = False
     outcome = None
@@ -198,6 +199,8 @@ def run_and_report(
                 f"featmon: alert state unavailable, nothing notified this run: {e}", err=True
             )
         log_run(config, report, outcome[1] if outcome else [], now, log_format)
+    for problem in report.problems:
+        click.echo(f"featmon: {problem}", err=True)
     delivery = outcome[0] if outcome else None
     if delivery is not None:
         for problem in delivery.problems:
@@ -219,7 +222,7 @@ def run_and_report(
             f"status={report.status} alerts={fired} errors={errors} "
             f"queries={report.queries} duration={report.duration_s:.2f}s"
         )
-        if delivery is not None:
+        if delivery is not None and config.alerts.slack is not None:
             click.echo(
                 f"notifications: sent={delivery.sent} pending={delivery.pending} "
                 f"reconciled={delivery.reconciled}"
@@ -228,7 +231,7 @@ def run_and_report(
         if slack_preview and firing and config.alerts.slack is None:
             from alerts.slack_message import as_text, firing_message
 
-            worst = max(firing, key=lambda a: (a.severity == "critical", a.affected_ratio))
+            worst = max(firing, key=lambda a: (a.severity == "critical", a.affected))
             click.echo("\nWhat Slack would get for the worst alert (set alerts.slack to post it):")
             click.echo(as_text(firing_message(worst, config.alerts.runbook_url)))
     if report.status == "error" or state_failed:
@@ -260,7 +263,13 @@ def impact(config_path: str | None, dates: tuple[dt.date | None, ...], fmt: str)
 
 
 _PARAM_REF = re.compile(r"@([a-z_][a-z0-9_]*)")
-_DECLARE_TYPES = {"DATE": "DATE", "FLOAT64": "FLOAT64", "INT64": "INT64", "STRING": "STRING"}
+_DECLARE_TYPES = {
+    "DATE": "DATE",
+    "FLOAT64": "FLOAT64",
+    "INT64": "INT64",
+    "STRING": "STRING",
+    "TIMESTAMP": "TIMESTAMP",
+}
 
 
 @main.command()
@@ -286,6 +295,11 @@ def sql(
     window = _window(config, dates)
     if check_name == "impact":
         query, _ = impact_query(config, window)
+    elif CHECKS[check_name].scope == "store":
+        from monitor.clock import now_utc
+        from monitor.plan import summary_query
+
+        query = summary_query(config, window, now_utc())
     else:
         query = check_query(config, build_checks(config, [check_name]), window)
     if native:
@@ -318,6 +332,9 @@ def sql(
 def _literal(type_: str, value: object) -> str:
     if type_ == "DATE":
         return f"DATE '{value}'"
+    if type_ == "TIMESTAMP":
+        assert isinstance(value, dt.datetime)
+        return f"TIMESTAMP '{value.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S.%f+00}'"
     if type_ == "STRING":
         return json.dumps(value)  # a double-quoted BigQuery string literal
     return repr(value)
@@ -337,7 +354,7 @@ def demo(config_path: str | None, no_check: bool) -> None:
         )
     today = today_in(config)
     path = config.warehouse_path()
-    data = write_demo(str(path), today, config.zone())
+    data = write_demo(str(path), today, config.zone(), config)
     click.echo(
         f"demo warehouse {path}: {len(data.store)} feature-store rows, "
         f"{len(data.predictions)} predictions, game dates {today - dt.timedelta(days=2)} .. "
@@ -441,8 +458,8 @@ def silence_add(
     until: dt.datetime | None,
     reason: str,
 ) -> None:
-    from alerts.lifecycle import parse_duration
-    from monitor.notify import now_utc
+    from monitor.clock import now_utc
+    from monitor.durations import parse_duration
 
     config = _load(config_path)
     match: dict[str, str] = {}
@@ -468,7 +485,7 @@ def silence_add(
 @config_option
 @click.option("--all", "show_all", is_flag=True, help="Include expired silences.")
 def silence_list(config_path: str | None, show_all: bool) -> None:
-    from monitor.notify import now_utc
+    from monitor.clock import now_utc
 
     config = _load(config_path)
     wh, store = _state_or_fail(config)
@@ -487,7 +504,7 @@ def silence_list(config_path: str | None, show_all: bool) -> None:
 @config_option
 @click.argument("silence_id")
 def silence_expire(config_path: str | None, silence_id: str) -> None:
-    from monitor.notify import now_utc
+    from monitor.clock import now_utc
 
     config = _load(config_path)
     wh, store = _state_or_fail(config)
@@ -554,3 +571,112 @@ def run_command(
             on_stop=lambda: flush_pending(config),
         )
     )
+
+
+def _history_or_fail(config: Config) -> HistoryConfig:
+    if config.history is None:
+        _fail(EXIT_USAGE, ["this needs `history:` in the config (the store's recorded versions)"])
+    if config.warehouse.backend == "duckdb" and not config.warehouse_path().exists():
+        _fail(EXIT_CHECK_ERROR, [f"no warehouse at {config.warehouse_path()} (run featmon demo?)"])
+    return config.history
+
+
+@main.command()
+@config_option
+@window_options
+def snapshot(config_path: str | None, dates: tuple[dt.date | None, ...]) -> None:
+    """Record the store's new versions for the window now (each cycle does this too)."""
+    from monitor.clock import now_utc
+    from monitor.cycle import record_history
+
+    config = _load(config_path)
+    _history_or_fail(config)
+    window = _window(config, dates)
+    problems = record_history(config, window, now_utc())
+    if problems:
+        _fail(EXIT_CHECK_ERROR, problems)
+    click.echo(f"recorded store versions for game dates {window.start} .. {window.end}")
+
+
+@main.command()
+@config_option
+@click.option("--date", "date", type=DATE, required=True, help="The game date (YYYY-MM-DD).")
+@click.option("--png", "png_path", type=click.Path(dir_okay=False), help="Also draw it as PNG.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), help="Also write HTML.")
+def timeline(
+    config_path: str | None, date: dt.datetime, png_path: str | None, html_path: str | None
+) -> None:
+    """The incident story of one game date: store versions, prediction batches, alerts."""
+    from pathlib import Path
+
+    from monitor.timeline import as_text, build_timeline
+
+    config = _load(config_path)
+    _history_or_fail(config)
+    try:
+        with open_warehouse(config) as wh:
+            story = build_timeline(config, wh, date.date())
+    except WarehouseError as e:
+        _fail(EXIT_CHECK_ERROR, [f"timeline could not be built: {e}"])
+    click.echo(as_text(story))
+    if png_path or html_path:
+        from monitor.timeline_plot import html_page, png
+
+        if png_path:
+            Path(png_path).write_bytes(png(story))
+            click.echo(f"wrote {png_path}")
+        if html_path:
+            Path(html_path).write_text(html_page(story), encoding="utf-8")
+            click.echo(f"wrote {html_path}")
+
+
+@main.command()
+@config_option
+@click.option("--date", "date", type=DATE, required=True, help="The game date (YYYY-MM-DD).")
+@click.option("--prediction", "prediction_id", help="One prediction: every version, compared.")
+def explain(config_path: str | None, date: dt.datetime, prediction_id: str | None) -> None:
+    """Which recorded store version the flagged predictions of a date were built from."""
+    from monitor.attribution import ATTRIBUTED, attribution_batches, describe, explain_prediction
+    from monitor.history import History, around, merge_versions, unseen_before
+    from monitor.plan import tables_of
+
+    config = _load(config_path)
+    history_config = _history_or_fail(config)
+    day, zone = date.date(), config.zone()
+    try:
+        with open_warehouse(config) as wh:
+            if prediction_id:
+                rows = explain_prediction(config, wh, day, prediction_id)
+            else:
+                checks = [c for c in build_checks(config) if c.name in ATTRIBUTED]
+                batches = attribution_batches(config, wh, checks, day, day, "flagged")
+                history = History(wh, config.state.dataset, tables_of(config), history_config)
+                versions = merge_versions(history.versions_of(day, around(day, zone)))
+    except WarehouseError as e:
+        _fail(EXIT_CHECK_ERROR, [f"explain could not run: {e}"])
+    if not prediction_id:
+        if not batches:
+            click.echo(f"{day}: no prediction is flagged by {', '.join(ATTRIBUTED)}")
+        for b in batches:
+            unseen = unseen_before(versions, b.made_at_min) if not b.version_written_at else None
+            click.echo(f"{day}: {describe(b, zone, unseen)}")
+        return
+    if not rows:
+        _fail(EXIT_USAGE, [f"no active prediction {prediction_id} on {day}"])
+    first = rows[0]
+    click.echo(
+        f"prediction {prediction_id} ({day}) made "
+        f"{first['made_at'].astimezone(zone):%Y-%m-%d %H:%M:%S %Z}, logged quality "
+        f"{first['logged_quality']}; the store now has {first['store_quality']}"
+    )
+    click.echo(f"  logged features {first['logged_values']}")
+    if first["written_at"] is None:
+        click.echo("  no recorded version of its row (history started after it was replaced?)")
+    for r in rows:
+        if r["written_at"] is None:
+            continue
+        mark = "USED" if r["attributed"] else ("match" if r["matched"] else "-")
+        click.echo(
+            f"  {mark:<5} version written {r['written_at'].astimezone(zone):%Y-%m-%d %H:%M:%S %Z}"
+            f" quality {r['quality']} features {r['named_values']}"
+        )

@@ -29,8 +29,16 @@ from pydantic import (
 
 from checks.base import CheckSettings, Severity
 from checks.registry import CHECKS
+from monitor.durations import Duration
 from monitor.sql_safety import PROJECT
-from monitor.tables import FeatureStoreTable, Identifier, PredictionsTable, Strict
+from monitor.tables import (
+    FeatureStoreTable,
+    GradingTable,
+    Identifier,
+    PredictionsTable,
+    Strict,
+    WriteLog,
+)
 
 ENV_VAR = "FEATMON_CONFIG"
 DEFAULT_FILE = "config.yaml"
@@ -187,6 +195,9 @@ class SlackConfig(Strict):
     base_url: str = "https://slack.com/api/"
     channels: dict[Severity, str] = Field(default_factory=_default_channels)
     max_retries: Annotated[int, Field(ge=0, le=10)] = 2
+    # Upload the timeline PNG into a new alert's thread (bot token with files:write, and
+    # `history` on); otherwise the message links the `featmon timeline` command.
+    attach_timeline: bool = False
 
     @model_validator(mode="after")
     def _one_transport(self) -> SlackConfig:
@@ -208,7 +219,7 @@ class CloudLoggingConfig(Strict):
 
 
 class AlertsConfig(Strict):
-    repeat_interval: str = "4h"
+    repeat_interval: Duration = "4h"
     runbook_url: str | None = None
     silences: list[SilenceRule] = Field(default_factory=list)
     inhibit: list[InhibitRule] = Field(default_factory=list)
@@ -217,13 +228,28 @@ class AlertsConfig(Strict):
     cloud_monitoring: CloudMonitoringConfig | None = None
     cloud_logging: CloudLoggingConfig | None = None
 
-    @field_validator("repeat_interval")
-    @classmethod
-    def _duration(cls, v: str) -> str:
-        from alerts.lifecycle import parse_duration
 
-        parse_duration(v)
-        return v
+class AuditLogConfig(Strict):
+    """BigQuery audit logs in Cloud Logging: finished jobs whose destination is the store."""
+
+    project: str  # where the audit logs are (the store's project)
+    lookback: Duration = "3d"  # how far back a run reads them (only new entries are kept)
+    # http://host:port of a Logging REST endpoint (tests); unset means Google's endpoint.
+    endpoint: str | None = None
+
+
+class HistoryConfig(Strict):
+    """The feature store's version history, kept in `state.dataset` (see README "History")."""
+
+    retention_days: Annotated[int, Field(ge=1, le=3660)] = 90
+    # A store column naming the feature set (e.g. v2_37features): listed per version.
+    version_column: Identifier | None = "feature_version"
+    # Predictions made less than this apart form one batch in attribution and the timeline.
+    batch_gap: Duration = "10m"
+    # Write times recorded by others, so versions written while featmon was not running
+    # are known (with unknown values).
+    log_table: WriteLog | None = None
+    audit_log: AuditLogConfig | None = None
 
 
 def _checks_model() -> type[BaseModel]:
@@ -249,6 +275,8 @@ class Config(Strict):
     checks: ChecksConfig = Field(default_factory=ChecksConfig)  # type: ignore[valid-type]
     alerts: AlertsConfig = AlertsConfig()
     state: StateConfig = StateConfig()
+    history: HistoryConfig | None = None
+    grading: GradingTable | None = None
     # `featmon run`: a cron string in `timezone` or {every: 5m}; checks may override.
     schedule: str | dict[str, str] = Field(default_factory=lambda: {"every": "5m"})
 
@@ -308,6 +336,8 @@ class Config(Strict):
                 problems.append(f"checks.{name}: needs feature_store.quality")
             if check.uses_features and not self.predictions.features:
                 problems.append(f"checks.{name}: needs predictions.features (what to compare)")
+            if check.uses_grading and self.grading is None:
+                problems.append(f"checks.{name}: needs `grading` (the graded outcomes table)")
             if check.uses_features and not self.feature_store.feature_names_column:
                 problems.append(
                     f"checks.{name}: needs feature_store.feature_names_column and "

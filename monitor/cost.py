@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from checks.sql import Query
+from monitor.clock import now_utc
 from monitor.config import Config
-from monitor.plan import build_checks, check_query
+from monitor.plan import build_checks, cycle_queries
 from monitor.warehouse import Warehouse, WarehouseError
 from monitor.warehouse.base import EstimateUnsupported
 from monitor.window import DateWindow
@@ -16,13 +17,14 @@ class BudgetRefused(WarehouseError):
     """A dry run says the query would process more than budget.max_bytes_per_run."""
 
 
-def over_budget(config: Config, wh: Warehouse, query: Query) -> str | None:
-    """Why the run must not spend, or None. Dry-runs first when a budget is set."""
+def over_budget(config: Config, wh: Warehouse, *queries: Query) -> str | None:
+    """Why the run must not spend, or None. Dry-runs the run's queries first when a budget
+    is set; the budget covers their sum."""
     limit = config.budget.max_bytes_per_run
     if limit is None:
         return None
     try:
-        planned = wh.bytes_processed(query)
+        planned = sum(wh.bytes_processed(q) for q in queries)
     except EstimateUnsupported:
         return None  # the embedded warehouse costs nothing
     except WarehouseError as e:
@@ -43,14 +45,18 @@ class Estimate:
 
 
 def estimate(config: Config, wh: Warehouse, window: DateWindow) -> list[Estimate]:
-    """Bytes per check (each alone) and for the one combined query a run sends."""
+    """Bytes per check (each alone) and for what a run sends: the one combined query, plus
+    the store summary when a store check (store_freshness) is enabled."""
     checks = build_checks(config)
-    out = [Estimate(c.name, wh.bytes_processed(check_query(config, [c], window))) for c in checks]
-    out.append(
+    now = now_utc()
+    out = [
         Estimate(
-            "total (one combined query)", wh.bytes_processed(check_query(config, checks, window))
+            c.name, sum(wh.bytes_processed(q) for q in cycle_queries(config, [c], window, now))
         )
-    )
+        for c in checks
+    ]
+    total = sum(wh.bytes_processed(q) for q in cycle_queries(config, checks, window, now))
+    out.append(Estimate("total (a run's queries)", total))
     return out
 
 

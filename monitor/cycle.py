@@ -17,10 +17,27 @@ from checks.base import Check, CheckResult
 from checks.impact import ImpactRow
 from checks.registry import CHECKS
 from checks.sql import Query
+from monitor.attribution import ATTRIBUTED, attribution_batches, describe
+from monitor.clock import now_utc
 from monitor.config import Config
 from monitor.cost import BudgetRefused, over_budget
-from monitor.plan import build_checks, check_query, impact_query
-from monitor.warehouse import QueryError, Warehouse, WarehouseError, open_warehouse
+from monitor.durations import parse_duration
+from monitor.history import History, Version, around, merge_versions, unseen_before
+from monitor.plan import (
+    build_checks,
+    check_query,
+    cycle_queries,
+    impact_query,
+    summary_query,
+    tables_of,
+)
+from monitor.warehouse import (
+    QueryError,
+    Warehouse,
+    WarehouseError,
+    open_for_writing,
+    open_warehouse,
+)
 from monitor.window import DateWindow
 
 
@@ -30,6 +47,8 @@ class RunReport:
     results: list[CheckResult] = field(default_factory=list)
     duration_s: float = 0.0
     queries: int = 0
+    # Side work that failed without failing the checks (history, attribution): printed.
+    problems: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -88,29 +107,84 @@ def run_cycle(
     window: DateWindow,
     only: Sequence[str] | None = None,
     opener: Callable[[Config], Warehouse] = open_warehouse,
+    now: dt.datetime | None = None,
+    record: bool = True,
 ) -> RunReport:
-    """Open the warehouse for this cycle only, run the checks, release it."""
+    """Record the store's new versions (if `history` is on and `record`: not for
+    `--dry-run`), then open the warehouse for this cycle only, run the checks, release it."""
+    now = now or now_utc()
     checks = build_checks(config, only)
+    recording = record and config.history is not None
+    problems = record_history(config, window, now) if recording else []
     try:
         wh = opener(config)
     except WarehouseError as e:
-        return RunReport(window=window, results=[error_result(c, str(e)) for c in checks])
+        return RunReport(
+            window=window, results=[error_result(c, str(e)) for c in checks], problems=problems
+        )
     with wh:
-        return run_checks(config, wh, window, checks)
+        report = run_checks(config, wh, window, checks, now)
+    report.problems[:0] = problems
+    return report
+
+
+def record_history(config: Config, window: DateWindow, now: dt.datetime) -> list[str]:
+    """New store versions for the window (monitor/history.py); problems, never raised: a
+    failed recording must not stop the checks (which report an unreachable warehouse)."""
+    assert config.history is not None
+    audit = config.history.audit_log
+    try:
+        with open_for_writing(config) as wh:
+            history = History(wh, config.state.dataset, tables_of(config), config.history)
+            history.ensure()
+            history.record(window.start, window.end, now)
+            if audit is None:
+                return []
+            try:
+                from monitor.audit_log import fetch_writes
+
+                since = now - parse_duration(audit.lookback)
+                store = tables_of(config).store.table
+                writes = fetch_writes(audit.project, store, since, audit.endpoint)
+            except Exception as e:  # Cloud Logging down or forbidden: the rest stands
+                return [f"audit-log writes not read: {type(e).__name__}: {e}"]
+            history.record_external(writes, now)
+    except Exception as e:  # reported on stderr and in the run log
+        return [f"store history not recorded: {type(e).__name__}: {e}"]
+    return []
 
 
 def run_checks(
-    config: Config, wh: Warehouse, window: DateWindow, checks: Sequence[Check]
+    config: Config,
+    wh: Warehouse,
+    window: DateWindow,
+    checks: Sequence[Check],
+    now: dt.datetime | None = None,
 ) -> RunReport:
     started = time.perf_counter()
     report = RunReport(window=window)
-    if not checks:
-        return report
-    query = check_query(config, checks, window)
-    refusal = over_budget(config, wh, query)
+    now = now or now_utc()
+    refusal = over_budget(config, wh, *cycle_queries(config, checks, window, now))
     if refusal:
         report.results = [error_result(c, refusal) for c in checks]
         return report
+    store_checks = [c for c in checks if c.scope == "store"]
+    checks = [c for c in checks if c.scope == "join"]
+    if store_checks:
+        report.results += _store_results(config, wh, window, store_checks, now, report)
+    if checks:
+        _join_results(config, wh, window, checks, report)
+    order = {name: i for i, name in enumerate(CHECKS)}
+    report.results.sort(key=lambda r: (r.game_date or dt.date.min, order[r.check]))
+    report.duration_s = time.perf_counter() - started
+    return report
+
+
+def _join_results(
+    config: Config, wh: Warehouse, window: DateWindow, checks: Sequence[Check], report: RunReport
+) -> None:
+    """The checks answered by the shared join: one query, then attribution if they alert."""
+    query = check_query(config, checks, window)
     try:
         report.queries += 1
         rows = _rows_by_date(wh, query)
@@ -123,10 +197,8 @@ def run_checks(
             report.results += _isolate(config, wh, checks, window, report)
     except WarehouseError as e:
         report.results += [error_result(c, str(e)) for c in checks]
-    order = {name: i for i, name in enumerate(CHECKS)}
-    report.results.sort(key=lambda r: (r.game_date or dt.date.min, order[r.check]))
-    report.duration_s = time.perf_counter() - started
-    return report
+    if config.history is not None:
+        attribute(config, wh, report, checks)
 
 
 def _isolate(
@@ -150,3 +222,70 @@ def run_impact(config: Config, wh: Warehouse, window: DateWindow) -> list[Impact
     if refusal:
         raise BudgetRefused(refusal)
     return [ImpactRow.from_row(row, computed) for row in wh.rows(query)]
+
+
+def _store_results(
+    config: Config,
+    wh: Warehouse,
+    window: DateWindow,
+    checks: Sequence[Check],
+    now: dt.datetime,
+    report: RunReport,
+) -> list[CheckResult]:
+    """Store-scoped checks, from one per-date store summary (every window date, with or
+    without predictions)."""
+    query = summary_query(config, window, now)
+    try:
+        report.queries += 1
+        rows = _rows_by_date(wh, query)
+    except WarehouseError as e:
+        return [error_result(c, str(e)) for c in checks]
+    empty = {"store_rows": 0, "last_written_at": None, "checked_at": now}
+    out: list[CheckResult] = []
+    for check in checks:
+        try:
+            for day in window.dates():
+                row = rows.get(day) or {**empty, "timezone": config.timezone}
+                out += check.results(row, day)
+        except Exception as e:
+            out.append(error_result(check, f"internal error reading its results: {e!r}"))
+    return out
+
+
+def attribute(config: Config, wh: Warehouse, report: RunReport, checks: Sequence[Check]) -> None:
+    """`details.attribution` for the alerting stale / mismatch results: which recorded store
+    version their predictions used. One extra query, only when such a result alerts."""
+    targets = [
+        r for r in report.results if r.status == "alert" and r.check in ATTRIBUTED and r.game_date
+    ]
+    if not targets:
+        return
+    attributed = [c for c in checks if c.name in ATTRIBUTED]
+    dates = [r.game_date for r in targets if r.game_date]
+    try:
+        report.queries += 1
+        batches = attribution_batches(config, wh, attributed, min(dates), max(dates), "flagged")
+    except WarehouseError as e:
+        report.problems.append(f"attribution failed: {e}")
+        return
+    zone = config.zone()
+    assert config.history is not None
+    history = History(wh, config.state.dataset, tables_of(config), config.history)
+    versions: dict[dt.date, list[Version]] = {}
+    for result in targets:
+        day = result.game_date
+        assert day is not None
+        mine = [b for b in batches if b.game_date == day]
+        result.details["attribution"] = [b.as_dict() for b in mine]
+        if not mine:
+            continue
+        top = max(mine, key=lambda b: b.count)
+        unseen = None
+        if top.version_written_at is None:
+            if day not in versions:
+                try:
+                    versions[day] = merge_versions(history.versions_of(day, around(day, zone)))
+                except WarehouseError:
+                    versions[day] = []  # the hint is optional; the attribution stands
+            unseen = unseen_before(versions[day], top.made_at_min)
+        result.details["attribution_summary"] = describe(top, zone, unseen)

@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from monitor.config import Config
 from monitor.demo_schema import (
+    GRADING_TABLE,
     PREDICTIONS_TABLE,
     RUN_HISTORY_TABLE,
     STORE_TABLE,
@@ -136,6 +138,10 @@ class DemoData:
     predictions: list[dict[str, Any]] = field(default_factory=list)
     # nba_reference.processor_run_history: one row per feature-store write.
     runs: list[dict[str, Any]] = field(default_factory=list)
+    # The first versions of the rewritten dates, as they were before the 22:30:07 rewrite.
+    early_store: list[dict[str, Any]] = field(default_factory=list)
+    # nba_predictions.prediction_accuracy for the dates whose games were played.
+    grading: list[dict[str, Any]] = field(default_factory=list)
 
 
 class _Builder:
@@ -299,6 +305,7 @@ class _Builder:
         self.logged_write(day, rewrite, len(players))
         for i, p in enumerate(players):
             self.data.store.append(self.store_row(p, day, first, rewrite, NEW_QUALITY))
+            self.data.early_store.append(self.store_row(p, day, first, None, OLD_QUALITY, "old"))
             row = self.prediction(
                 p,
                 day,
@@ -320,6 +327,7 @@ class _Builder:
         self.logged_write(day, rewrite, len(players))
         for p in players:
             self.data.store.append(self.store_row(p, day, first, rewrite, NEW_QUALITY))
+            self.data.early_store.append(self.store_row(p, day, first, None, OLD_QUALITY, "old"))
         for i, p in enumerate(players):
             stale = i < cached
             made = self.at(day - 1, "23:12:42" if stale else "23:12:50")
@@ -375,6 +383,42 @@ class _Builder:
                 row = self.prediction(p, day, s, made, 90.0, "new")
                 self.data.predictions.append(row)
 
+    def grade(self, day: int, graded: int, correct: int, high_edge: int, he_correct: int) -> None:
+        """Outcomes for a played date, shaped like the seed's (Feb 2: 41.9 %, high-edge 0 of
+        7). Edges are set on the predictions so |predicted - line| >= 5 marks high edge."""
+        rows = [
+            r
+            for r in self.data.predictions
+            if r["game_date"] == self.today + dt.timedelta(days=day) and r["is_active"]
+        ]
+        self.rng.shuffle(rows)
+        normal_correct = correct - he_correct
+        for i, row in enumerate(rows):
+            line = float(row["current_points_line"])
+            high = i < high_edge
+            edge = self.rng.uniform(5.5, 8) if high else self.rng.uniform(0.5, 4.5)
+            row["predicted_points"] = round(line + edge * self.rng.choice((-1, 1)), 1)
+            row["recommendation"] = "OVER" if row["predicted_points"] > line else "UNDER"
+            if i >= graded:
+                outcome = None  # a push or no line: not graded
+            elif high:
+                outcome = i < he_correct
+            else:
+                outcome = i - high_edge < normal_correct
+            self.data.grading.append(
+                {
+                    "player_lookup": row["player_lookup"],
+                    "game_id": row["game_id"],
+                    "game_date": row["game_date"],
+                    "system_id": row["system_id"],
+                    "prediction_correct": outcome,
+                    "actual_points": round(line + self.rng.uniform(-8, 8)),
+                    "line_value": line,
+                    "predicted_points": row["predicted_points"],
+                    "is_voided": False,
+                }
+            )
+
 
 def build_demo_data(today: dt.date, zone: ZoneInfo) -> DemoData:
     b = _Builder(today, zone)
@@ -383,11 +427,20 @@ def build_demo_data(today: dt.date, zone: ZoneInfo) -> DemoData:
     b.predictions_before_rewrite(-1, players[:97])
     b.stale_cache(0, players[:49], cached=34, systems=3)
     b.upcoming(1, players[5:45], unwritten=players[200:202], poor={players[10], players[11]})
+    b.grade(-2, graded=110, correct=60, high_edge=9, he_correct=5)  # 54.5 %
+    b.grade(-1, graded=86, correct=36, high_edge=7, he_correct=0)  # 41.9 %, 0 of 7
     return b.data
 
 
-def write_demo(path: str, today: dt.date, zone: ZoneInfo) -> DemoData:
-    """Rebuild the demo warehouse file from scratch."""
+def write_demo(path: str, today: dt.date, zone: ZoneInfo, config: Config | None = None) -> DemoData:
+    """Rebuild the demo warehouse file from scratch.
+
+    With a config that keeps `history`, the incident is replayed as featmon would have
+    lived it: the tables are loaded as they stood at 21:00, 22:35 and 23:15 the evening
+    before today (local time), and featmon runs at each moment: it records the 18:05
+    version before the 22:30:07 rewrite destroys it, records the rewrite, and at 23:15
+    fires on the batch served at 23:12:42. Then everything else is loaded.
+    """
     from pathlib import Path
 
     target = Path(path)
@@ -398,9 +451,56 @@ def write_demo(path: str, today: dt.date, zone: ZoneInfo) -> DemoData:
     wh = DuckDBWarehouse(target, read_only=False)
     try:
         create_tables(wh)
-        insert_rows(wh, STORE_TABLE, data.store)
-        insert_rows(wh, PREDICTIONS_TABLE, data.predictions)
-        insert_rows(wh, RUN_HISTORY_TABLE, data.runs)
     finally:
         wh.close()
+    if config is not None and config.history is not None:
+        evening = today - dt.timedelta(days=1)
+        for clock, check in (("21:00", False), ("22:35", False), ("23:15", True)):
+            moment = dt.datetime.combine(
+                evening, dt.time.fromisoformat(clock), tzinfo=zone
+            ).astimezone(dt.UTC)
+            _load(target, data, moment)
+            _replay(config, moment, check)
+    _load(target, data, None)
     return data
+
+
+def _written(row: dict[str, Any]) -> dt.datetime:
+    return row["updated_at"] or row["created_at"]  # type: ignore[no-any-return]
+
+
+def _load(target: Any, data: DemoData, moment: dt.datetime | None) -> None:
+    """The tables as they stood at `moment` (None: now, grading included)."""
+    store: dict[tuple[str, dt.date], dict[str, Any]] = {}
+    for row in [*data.early_store, *data.store] if moment else data.store:
+        if moment and _written(row) > moment:
+            continue
+        key = (row["player_lookup"], row["game_date"])
+        if key not in store or _written(row) >= _written(store[key]):
+            store[key] = row
+    tables = {
+        STORE_TABLE: list(store.values()),
+        PREDICTIONS_TABLE: [r for r in data.predictions if not moment or r["created_at"] <= moment],
+        RUN_HISTORY_TABLE: [r for r in data.runs if not moment or r["processed_at"] <= moment],
+        GRADING_TABLE: [] if moment else data.grading,
+    }
+    wh = DuckDBWarehouse(target, read_only=False)
+    try:
+        for table, rows in tables.items():
+            wh.execute(f"DELETE FROM {table}")
+            insert_rows(wh, table, rows)
+    finally:
+        wh.close()
+
+
+def _replay(config: Config, moment: dt.datetime, check: bool) -> None:
+    """One featmon run at `moment`: history always, checks and alert state if `check`."""
+    from monitor.cycle import record_history, run_cycle
+    from monitor.notify import notify
+    from monitor.window import resolve_window
+
+    window = resolve_window(config, now=moment)
+    if not check:
+        record_history(config, window, moment)
+        return
+    notify(config, run_cycle(config, window, now=moment), moment)

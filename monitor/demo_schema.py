@@ -57,12 +57,26 @@ RUN_HISTORY_COLUMNS: dict[str, str] = {
     "records_processed": "BIGINT",
 }
 
+GRADING_COLUMNS: dict[str, str] = {
+    "player_lookup": "VARCHAR",
+    "game_id": "VARCHAR",
+    "game_date": "DATE",
+    "system_id": "VARCHAR",
+    "prediction_correct": "BOOLEAN",
+    "actual_points": "BIGINT",
+    "line_value": "DECIMAL(4,1)",
+    "predicted_points": "DECIMAL(5,1)",
+    "is_voided": "BOOLEAN",
+}
+
 STORE_TABLE = "nba_predictions.ml_feature_store_v2"
+GRADING_TABLE = "nba_predictions.prediction_accuracy"
 RUN_HISTORY_TABLE = "nba_reference.processor_run_history"
 TABLES = {
     "nba_predictions.ml_feature_store_v2": STORE_COLUMNS,
     "nba_predictions.player_prop_predictions": PREDICTION_COLUMNS,
     RUN_HISTORY_TABLE: RUN_HISTORY_COLUMNS,
+    GRADING_TABLE: GRADING_COLUMNS,
 }
 PREDICTIONS_TABLE = "nba_predictions.player_prop_predictions"
 JSON_COLUMNS = ("critical_features", "features_snapshot")

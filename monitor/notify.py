@@ -1,6 +1,7 @@
 """After a run: the alert lifecycle against the stored state, then delivery through the
-notification log. Runs only when a notifying sink (Slack) is configured, so a plain
-`featmon check` on the embedded default stays read-only."""
+notification log. Runs when a notifying sink (Slack) is configured, or when `history` is
+on (the timeline shows when alerts fired and resolved); otherwise `featmon check` stays
+read-only."""
 
 from __future__ import annotations
 
@@ -21,30 +22,28 @@ from alerts.lifecycle import (
     Silence,
     Transition,
     evaluate,
-    parse_duration,
 )
 from alerts.slack import SlackSettings, SlackSink
+from monitor.clock import now_utc
 from monitor.config import Config
 from monitor.cycle import RunReport
+from monitor.durations import parse_duration
 from monitor.state import StateStore
-from monitor.warehouse import Warehouse, WarehouseError, open_warehouse
+from monitor.warehouse import (
+    LOCKED,
+    Warehouse,
+    WarehouseError,
+    open_for_writing,
+    open_waiting_for_lock,
+    open_warehouse,
+)
 from monitor.warehouse.duckdb import DuckDBWarehouse
 
 log = logging.getLogger("featmon.notify")
 
-# For tests and replays: the wall clock the lifecycle uses (ISO 8601).
-NOW_ENV = "FEATMON_NOW"
 
-
-def now_utc() -> dt.datetime:
-    fixed = os.environ.get(NOW_ENV)
-    if fixed:
-        moment = dt.datetime.fromisoformat(fixed)
-        return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-    return dt.datetime.now(dt.UTC)
-
-
-def notifiers(config: Config) -> list[Notifier]:
+def notifiers(config: Config, wh: Warehouse | None = None) -> list[Notifier]:
+    """The configured sinks; with `wh`, Slack can attach timelines rendered from it."""
     slack = config.alerts.slack
     if slack is None:
         return []
@@ -55,8 +54,27 @@ def notifiers(config: Config) -> list[Notifier]:
         channels={str(k): v for k, v in slack.channels.items()},
         runbook_url=config.alerts.runbook_url,
         max_retries=slack.max_retries,
+        attach_timeline=slack.attach_timeline,
     )
-    return [SlackSink(settings)]
+    timeline = None
+    if wh is not None and slack.attach_timeline and config.history is not None:
+        timeline = timeline_renderer(config, wh)
+    return [SlackSink(settings, timeline)]
+
+
+def timeline_renderer(config: Config, wh: Warehouse) -> Callable[[str], bytes | None]:
+    """Render a game date's timeline PNG at most once per run, from this run's connection."""
+    from monitor.timeline import build_timeline
+    from monitor.timeline_plot import png
+
+    cache: dict[str, bytes] = {}
+
+    def render(game_date: str) -> bytes | None:
+        if game_date not in cache:
+            cache[game_date] = png(build_timeline(config, wh, dt.date.fromisoformat(game_date)))
+        return cache[game_date]
+
+    return render
 
 
 LEASE = "notify"
@@ -145,31 +163,10 @@ def log_run(
     )
 
 
-def _open_waiting_for_lock(
-    open_: Callable[[], Warehouse], wait_s: float, poll_s: float, on_wait: str = ""
-) -> Warehouse:
-    """Open the warehouse, retrying while another process holds the embedded DuckDB file's
-    write lock (another featmon, or the pipeline loading data) for up to `wait_s`."""
-    deadline = time.monotonic() + wait_s
-    logged = False
-    while True:
-        try:
-            return open_()
-        except WarehouseError as e:
-            if "lock" not in str(e).lower() or time.monotonic() > deadline:
-                raise
-            if on_wait and not logged:
-                log.info(on_wait)
-                logged = True
-            time.sleep(poll_s)
-
-
 def open_state(config: Config) -> tuple[Warehouse, StateStore]:
     """The warehouse, opened for writing, and the state store in it. Another featmon (or the
     pipeline) holding the embedded DuckDB file's write lock is waited for, not failed on."""
-    wh = _open_waiting_for_lock(
-        lambda: open_warehouse(config, read_only=False), config.state.wait_s, 0.2
-    )
+    wh = open_for_writing(config)
     store = StateStore(wh, config.state.dataset)
     try:
         store.ensure()
@@ -184,9 +181,10 @@ def notify(
 ) -> tuple[DispatchReport, list[AlertState]] | None:
     """Delivery of this run's notifications, and the alerts this run resolved."""
     sinks = notifiers(config)
-    if not sinks:
-        return None
+    if not sinks and config.history is None:
+        return None  # nothing to tell and no history to keep: stay read-only
     wh, store = open_state(config)
+    sinks = notifiers(config, wh)
     with wh, lease(store, now, config.state.wait_s):
         transition = _evaluate(config, report, now, store.firing(), store.active_silences(now))
         store.save(transition.states.values())
@@ -205,7 +203,7 @@ def flush_pending(config: Config) -> None:
         log.warning("could not flush pending notifications: %s", e)
         return
     with wh:
-        report = dispatch(store, sinks, [], now_utc())
+        report = dispatch(store, notifiers(config, wh), [], now_utc())
     log.info("flushed pending notifications: sent=%d still pending=%d", report.sent, report.pending)
 
 
@@ -215,11 +213,11 @@ def wait_for_warehouse(config: Config, max_wait_s: float = 60.0) -> None:
     if config.warehouse.backend != "duckdb" or not config.warehouse_path().exists():
         return
     with contextlib.suppress(WarehouseError):  # the cycle itself reports the problem
-        _open_waiting_for_lock(
+        open_waiting_for_lock(
             lambda: DuckDBWarehouse(config.warehouse_path()),
             max_wait_s,
             0.5,
-            "warehouse is locked by another process; delaying the cycle",
+            LOCKED,
         ).close()
 
 

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from checks.base import CheckResult
 from checks.impact import FIELDS as IMPACT_FIELDS
-from checks.impact import ImpactRow
+from checks.impact import HIT_FIELDS, ImpactRow
 from monitor.cycle import RunReport
 
 STATUS_STYLE = {"ok": "green", "alert": "bold red", "error": "bold magenta"}
@@ -108,12 +108,25 @@ def report_table(report: RunReport) -> Table:
 
 
 def impact_table(rows: Sequence[ImpactRow]) -> Table:
+    """The seed's table; with `grading`, hit rates of affected vs unaffected predictions
+    ("41.9% of 86": hit rate and how many were graded), overall and high-edge."""
+    graded = any(r.graded_affected is not None for r in rows)
     table = Table(title="featmon impact", title_justify="left")
-    for name in IMPACT_FIELDS:
+    base = [f for f in IMPACT_FIELDS if f not in HIT_FIELDS]
+    for name in base:
         table.add_column(name, justify="left" if name == "game_date" else "right")
+    hit_columns = ["hit_affected", "hit_unaffected", "high_edge_affected", "high_edge_unaffected"]
+    for name in hit_columns if graded else []:
+        table.add_column(name, justify="right")
     for row in rows:
         d = row.as_dict()
-        table.add_row(*("-" if d[f] is None else str(d[f]) for f in IMPACT_FIELDS))
+        cells = ["-" if d[f] is None else str(d[f]) for f in base]
+        if graded:
+            for prefix in ("", "high_edge_"):
+                for group in ("affected", "unaffected"):
+                    rate, n = d[f"{prefix}hit_rate_{group}"], d[f"{prefix}graded_{group}"]
+                    cells.append("-" if rate is None else f"{rate:.1f}% of {n}")
+        table.add_row(*cells)
     return table
 
 

@@ -5,6 +5,7 @@ Shared by the run cycle, the cost guard and `featmon sql`, so all three see the 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from checks.base import Check
@@ -12,6 +13,7 @@ from checks.impact import COLUMNS as IMPACT_CHECKS
 from checks.join import Tables, build_query
 from checks.registry import CHECKS
 from checks.sql import Query
+from checks.store_summary import store_summary_query
 from monitor.config import Config
 from monitor.window import DateWindow
 
@@ -22,9 +24,13 @@ def tables_of(config: Config) -> Tables:
     wt = store.write_times
     if wt.table:
         wt = wt.model_copy(update={"table": config.table_path(wt.table)})
+    grading = config.grading
+    if grading is not None:
+        grading = grading.model_copy(update={"table": config.table_path(grading.table)})
     return Tables(
         store=store.model_copy(update={"table": config.table_path(store.table), "write_times": wt}),
         predictions=preds.model_copy(update={"table": config.table_path(preds.table)}),
+        grading=grading,
     )
 
 
@@ -68,3 +74,21 @@ def impact_query(config: Config, window: DateWindow) -> tuple[Query, set[str]]:
         tables_of(config), checks, window.start, window.end, examples=0, details=False
     )
     return query, {c.name for c in checks}
+
+
+def summary_query(config: Config, window: DateWindow, now: dt.datetime) -> Query:
+    """The per-date store summary that store checks (store_freshness) read."""
+    return store_summary_query(tables_of(config), window.start, window.end, now, config.timezone)
+
+
+def cycle_queries(
+    config: Config, checks: Sequence[Check], window: DateWindow, now: dt.datetime
+) -> list[Query]:
+    """What a cycle sends for these checks: the shared join, and the store summary if a
+    store check is among them (the cost guard dry-runs both)."""
+    out = []
+    if any(c.scope == "join" for c in checks):
+        out.append(check_query(config, [c for c in checks if c.scope == "join"], window))
+    if any(c.scope == "store" for c in checks):
+        out.append(summary_query(config, window, now))
+    return out

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from alerts.codec import notification_from_json, notification_to_json
@@ -70,9 +70,24 @@ _SILENCE_COLUMNS: dict[str, ParamType] = {
 }
 
 
-def _ddl(table: str, columns: dict[str, ParamType]) -> str:
+def ddl(table: str, columns: Mapping[str, str]) -> str:
     cols = ", ".join(f"`{name}` {type_}" for name, type_ in columns.items())
     return f"CREATE TABLE IF NOT EXISTS {table_ref(table)} ({cols})"
+
+
+def insert_sql(
+    table: str, columns: Mapping[str, ParamType], rows: Sequence[Mapping[str, Any]]
+) -> tuple[str, Params]:
+    """One multi-row INSERT with every value a parameter (a handful of rows per run)."""
+    params = Params()
+    tuples = [
+        "("
+        + ", ".join(params.add(f"{name}_{i}", row[name], t) for name, t in columns.items())
+        + ")"
+        for i, row in enumerate(rows)
+    ]
+    sql = f"INSERT INTO {table_ref(table)} ({', '.join(columns)}) VALUES {', '.join(tuples)}"
+    return sql, params
 
 
 class StateStore:
@@ -90,10 +105,10 @@ class StateStore:
 
     def ensure(self) -> None:
         self._run(f"CREATE SCHEMA IF NOT EXISTS `{self.dataset}`")
-        self._run(_ddl(f"{self.dataset}.alerts", _STATE_COLUMNS))
-        self._run(_ddl(f"{self.dataset}.notifications", _NOTIFICATION_COLUMNS))
-        self._run(_ddl(f"{self.dataset}.silences", _SILENCE_COLUMNS))
-        self._run(_ddl(f"{self.dataset}.leases", _LEASE_COLUMNS))
+        self._run(ddl(f"{self.dataset}.alerts", _STATE_COLUMNS))
+        self._run(ddl(f"{self.dataset}.notifications", _NOTIFICATION_COLUMNS))
+        self._run(ddl(f"{self.dataset}.silences", _SILENCE_COLUMNS))
+        self._run(ddl(f"{self.dataset}.leases", _LEASE_COLUMNS))
 
     # Lease -------------------------------------------------------------------------------
 
@@ -168,10 +183,8 @@ class StateStore:
 
     def record(self, notes: Sequence[Notification], sinks: Sequence[str], now: dt.datetime) -> None:
         """The intent, before anything is sent: one pending row per notification and sink."""
-        params = Params()
-        tuples = []
-        for i, (note, sink) in enumerate((n, s) for n in notes for s in sinks):
-            row = {
+        rows = [
+            {
                 "id": str(uuid.uuid4()),
                 "fingerprint": note.state.fingerprint,
                 "kind": note.kind,
@@ -185,20 +198,11 @@ class StateStore:
                 "error": "",
                 "payload": notification_to_json(note),
             }
-            tuples.append(
-                "("
-                + ", ".join(
-                    params.add(f"{name}_{i}", row[name], type_)
-                    for name, type_ in _NOTIFICATION_COLUMNS.items()
-                )
-                + ")"
-            )
-        if tuples:
-            self._run(
-                f"INSERT INTO {self.notifications} ({', '.join(_NOTIFICATION_COLUMNS)}) "
-                f"VALUES {', '.join(tuples)}",
-                params,
-            )
+            for note in notes
+            for sink in sinks
+        ]
+        if rows:
+            self._run(*insert_sql(f"{self.dataset}.notifications", _NOTIFICATION_COLUMNS, rows))
 
     def unsent(self, sink: str) -> list[LoggedNotification]:
         params = Params()

@@ -110,3 +110,32 @@ class PredictionsTable(Strict):
     where: SqlExpression | None = "is_active"
     quality: list[Location] = []
     features: dict[Identifier, Locations] = {}
+
+
+class WriteLog(Strict):
+    """A table where the pipeline logs each feature-store write (one row per run)."""
+
+    table: TableName = "nba_reference.processor_run_history"
+    date_column: Identifier = "data_date"
+    time_column: Identifier = "processed_at"
+    where: SqlExpression | None = None
+
+
+class GradingTable(Strict):
+    """Graded outcomes (`grading`): joined to predictions on `keys`, which carry the same
+    names in both tables (the production table has no prediction_id)."""
+
+    table: TableName = "nba_predictions.prediction_accuracy"
+    keys: Annotated[list[Identifier], Field(min_length=1)] = [
+        "player_lookup",
+        "game_id",
+        "game_date",
+        "system_id",
+    ]
+    date_column: Identifier = "game_date"
+    correct_column: Identifier = "prediction_correct"  # BOOL; NULL for PASS / pushes
+    line_column: Identifier = "line_value"
+    predicted_column: Identifier = "predicted_points"
+    # A prediction is "high edge" when |predicted - line| >= high_edge.
+    high_edge: Annotated[float, Field(ge=0)] = 5.0
+    where: SqlExpression | None = "NOT COALESCE(is_voided, FALSE)"

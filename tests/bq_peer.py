@@ -210,6 +210,17 @@ RUN_HISTORY_SCHEMA = [
     S("processed_at", "TIMESTAMP"),
     S("records_processed", "INT64"),
 ]
+GRADING_SCHEMA = [
+    S("player_lookup", "STRING"),
+    S("game_id", "STRING"),
+    S("game_date", "DATE"),
+    S("system_id", "STRING"),
+    S("prediction_correct", "BOOL"),
+    S("actual_points", "INT64"),
+    S("line_value", "FLOAT64"),
+    S("predicted_points", "FLOAT64"),
+    S("is_voided", "BOOL"),
+]
 
 
 def create_table(client: bigquery.Client, table: str, schema: list[Any], partition: str) -> None:

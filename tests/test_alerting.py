@@ -30,7 +30,9 @@ class SlackStandIn:
     def __init__(self, server: HTTPServer) -> None:
         self.calls: list[dict[str, Any]] = []
         self.messages: list[dict[str, Any]] = []  # top-level messages, for history
+        self.uploads: list[bytes] = []  # file bodies sent to the upload URL
         self.down = False
+        self.upload_error: str | None = None  # e.g. missing_scope (no files:write)
         ts = itertools.count(1)
 
         def api(request: Request) -> Response:
@@ -56,15 +58,33 @@ class SlackStandIn:
                 answer["channels"] = [{"id": "C1", "name": "nba-alerts"}]
             elif method == "conversations.history":
                 answer["messages"] = list(reversed(self.messages))
+            elif method == "files.getUploadURLExternal":
+                if self.upload_error:
+                    answer = {"ok": False, "error": self.upload_error}
+                else:
+                    answer.update(file_id="F1", upload_url=server.url_for("/upload/F1"))
+            elif method == "files.completeUploadExternal":
+                answer["files"] = [{"id": "F1", "title": "timeline"}]
             return Response(json.dumps(answer), content_type="application/json")
+
+        def upload(request: Request) -> Response:
+            self.uploads.append(request.get_data())
+            return Response("OK - 1234", status=200)
 
         server.expect_request("/api/chat.postMessage").respond_with_handler(api)
         server.expect_request("/api/chat.update").respond_with_handler(api)
         server.expect_request("/api/conversations.list").respond_with_handler(api)
         server.expect_request("/api/conversations.history").respond_with_handler(api)
+        for method in ("files.getUploadURLExternal", "files.completeUploadExternal"):
+            server.expect_request(f"/api/{method}").respond_with_handler(api)
+        server.expect_request("/upload/F1", method="POST").respond_with_handler(upload)
 
     def methods(self) -> list[str]:
-        return [c["method"] for c in self.calls if not c["method"].startswith("conversations.")]
+        return [
+            c["method"]
+            for c in self.calls
+            if not c["method"].startswith(("conversations.", "files."))
+        ]
 
 
 @pytest.fixture
@@ -338,6 +358,11 @@ def test_dry_run_shows_what_would_be_notified_and_touches_nothing(
         assert proc.returncode == 0, proc.stderr
         assert "would notify: firing critical quality_mismatch 2026-02-03" in proc.stdout
     assert slack.methods() == []
+    with DuckDBWarehouse(lab.path) as wh:  # neither alert state nor store history written
+        tables = wh.con.execute(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'featmon_state'"
+        ).fetchone()
+    assert tables == (0,)
     assert check(config, T0 + dt.timedelta(minutes=2)).returncode == 0
     assert slack.methods() == ["chat.postMessage"]  # the dry runs recorded nothing
     after = featmon(

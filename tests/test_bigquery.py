@@ -61,6 +61,9 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[bq_peer.Emula
         runs = "nba_reference.processor_run_history"
         bq_peer.create_table(client, runs, bq_peer.RUN_HISTORY_SCHEMA, "data_date")
         bq_peer.load_rows(client, runs, bq_peer.RUN_HISTORY_SCHEMA, data.runs)
+        grading = "nba_predictions.prediction_accuracy"
+        bq_peer.create_table(client, grading, bq_peer.GRADING_SCHEMA, "game_date")
+        bq_peer.load_rows(client, grading, bq_peer.GRADING_SCHEMA, data.grading)
         yield emu
     finally:
         emu.stop()
@@ -79,12 +82,15 @@ def duckdb_twin(tmp_path_factory: pytest.TempPathFactory) -> Config:
     write_demo(str(path), TODAY, ZoneInfo("America/New_York"))
     data = default_config_data()
     data["warehouse"] = {"backend": "duckdb", "path": str(path)}
+    del data["history"]  # the per-check comparisons are about the check queries alone
     return parse_config(data)
 
 
 def bq_config_data(endpoint: str, **warehouse: Any) -> dict[str, Any]:
-    """The shipped config.yaml with its warehouse pointed at a BigQuery endpoint."""
+    """The shipped config.yaml with its warehouse pointed at a BigQuery endpoint (without
+    `history`, whose jobs are tested on their own)."""
     data = default_config_data()
+    del data["history"]
     data["warehouse"] = {
         "backend": "bigquery",
         "project": "test-proj",
@@ -130,8 +136,13 @@ def comparable(results: list[CheckResult]) -> list[dict[str, Any]]:
 def test_every_check_gives_the_same_results_on_bigquery_as_on_duckdb(
     emulator: bq_peer.Emulator, duckdb_twin: Config, only: list[str] | None
 ) -> None:
-    expected = comparable(run_cycle(duckdb_twin, WINDOW, only).results)
-    actual = comparable(run_cycle(bq_config(emulator.endpoint), WINDOW, only).results)
+    # After T+1's 17:00 deadline, so store_freshness has something to say (T+1 was last
+    # written at 06:00 on T, more than max_age before its deadline).
+    now = dt.datetime.combine(
+        WINDOW.end, dt.time(17, 30), tzinfo=ZoneInfo("America/New_York")
+    ).astimezone(dt.UTC)
+    expected = comparable(run_cycle(duckdb_twin, WINDOW, only, now=now).results)
+    actual = comparable(run_cycle(bq_config(emulator.endpoint), WINDOW, only, now=now).results)
     assert [a["key"] for a in actual] == [e["key"] for e in expected]
     assert len({e["key"][1] for e in expected}) == 4  # several dates, each reported
     for a, e in zip(actual, expected, strict=True):
@@ -156,7 +167,10 @@ def test_impact_is_the_same_on_bigquery(emulator: bq_peer.Emulator, duckdb_twin:
 def test_jobs_carry_labels_byte_limit_and_parameters(proxy: bq_peer.Proxy) -> None:
     config = bq_config(proxy.endpoint, labels={"team": "nba-props"}, maximum_bytes_billed=123456789)
     run_cycle(config, WINDOW)
-    [insert] = proxy.job_inserts()
+    inserts = proxy.job_inserts()
+    # store_freshness's per-date store summary, then every other check in one job.
+    assert [i.body["configuration"]["labels"]["check"] for i in inserts] == ["store", "all_checks"]
+    insert = inserts[1]
     query = insert.body["configuration"]["query"]
     assert insert.body["configuration"]["labels"] == {
         "team": "nba-props",
@@ -292,13 +306,14 @@ def test_budget_refuses_before_spending(proxy: bq_peer.Proxy, tmp_path: Path) ->
     doc = json.loads(proc.stdout)
     assert {r["status"] for r in doc["results"]} == {"error"}
     assert "over budget.max_bytes_per_run=10,737,418,240" in doc["results"][0]["message"]
-    assert "3.0 TiB" in doc["results"][0]["message"]
+    assert "6.0 TiB" in doc["results"][0]["message"]  # the budget covers both of a run's queries
     impact = featmon("impact", "-c", str(path), "--format", "json")
     assert impact.returncode == 3
     assert "over budget.max_bytes_per_run" in impact.stderr and impact.stdout == ""
     # Only dry runs were sent: nothing was spent.
     inserts = proxy.job_inserts()
-    assert len(inserts) == 2 and all(r.body["configuration"].get("dryRun") for r in inserts)
+    # check: the join and the store summary; impact: its one query.
+    assert len(inserts) == 3 and all(r.body["configuration"].get("dryRun") for r in inserts)
 
 
 def test_estimate_prints_bytes_per_check_and_monthly_cost(
@@ -312,11 +327,12 @@ def test_estimate_prints_bytes_per_check_and_monthly_cost(
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert [q["check"] for q in doc["queries"]] == list(CHECKS)
-    assert doc["total_bytes"] == 2 * 1024**3
-    assert doc["monthly_usd"] == pytest.approx(2 / 1024 * 96 * 30 * 6.25, abs=0.01)
+    # Two queries a run: the shared join and store_freshness's store summary.
+    assert doc["total_bytes"] == 4 * 1024**3
+    assert doc["monthly_usd"] == pytest.approx(4 / 1024 * 96 * 30 * 6.25, abs=0.01)
     assert all(r.body["configuration"].get("dryRun") for r in proxy.job_inserts())
     text = featmon("check", "-c", str(path), "--estimate").stdout
-    assert "total (one combined query)" in text and "about $" in text
+    assert "total (a run's queries)" in text and "about $" in text
 
 
 def test_estimate_on_duckdb_is_a_usage_error(tmp_path: Path) -> None:
@@ -446,3 +462,49 @@ def test_the_notification_lease_on_bigquery(emulator: bq_peer.Emulator) -> None:
     assert store.acquire("notify", "run-b", now + dt.timedelta(seconds=8), ttl)
     # An expired lease (a crashed holder) is taken over.
     assert store.acquire("notify", "run-c", now + dt.timedelta(minutes=3), ttl)
+
+
+def test_history_and_attribution_on_bigquery_match_duckdb(
+    emulator: bq_peer.Emulator, tmp_path: Path
+) -> None:
+    """The recording INSERT ... SELECT, the log-table versions and the attribution query
+    run as BigQuery SQL on the emulator and give what they give on DuckDB."""
+    from monitor.attribution import ATTRIBUTED, attribution_batches
+    from monitor.cycle import record_history
+    from monitor.history import History
+    from monitor.plan import build_checks, tables_of
+
+    path = tmp_path / "history.duckdb"
+    write_demo(str(path), TODAY, ZoneInfo("America/New_York"))
+    local_data = default_config_data()
+    local_data["warehouse"] = {"backend": "duckdb", "path": str(path)}
+    bq_data = bq_config_data(emulator.endpoint)
+    bq_data["history"] = local_data["history"]
+    # The data's evening, so retention (90 days before `now`) keeps it.
+    now = dt.datetime.combine(TODAY, dt.time(12), tzinfo=dt.UTC)
+    outcomes = []
+    for config in (parse_config(local_data), parse_config(bq_data)):
+        assert record_history(config, WINDOW, now) == []
+        assert record_history(config, WINDOW, now) == []  # idempotent
+        with open_warehouse(config) as wh:
+            assert config.history is not None
+            history = History(wh, config.state.dataset, tables_of(config), config.history)
+            start = dt.datetime.combine(TODAY - dt.timedelta(days=3), dt.time(), tzinfo=dt.UTC)
+            versions = [
+                (
+                    r["written_at"],
+                    r["source"],
+                    r["row_count"],
+                    r["quality_avg"] and round(r["quality_avg"], 2),
+                )
+                for r in history.versions_of(TODAY, (start, now))
+            ]
+            checks = [c for c in build_checks(config) if c.name in ATTRIBUTED]
+            batches = attribution_batches(config, wh, checks, WINDOW.start, WINDOW.end, "flagged")
+        outcomes.append((sorted(versions), [b.as_dict() for b in batches]))
+    local, remote = outcomes
+    assert remote == local
+    versions, batches = local
+    assert ("featmon", 49) in {(v[1], v[2]) for v in versions}
+    assert any(v[1] == "log_table" for v in versions)
+    assert {b["count"] for b in batches} >= {102}

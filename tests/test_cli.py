@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from checks.registry import CHECKS
 from monitor.config import parse_config
 from monitor.window import today_in
 from tests.conftest import ROOT, default_config_data, featmon
@@ -115,7 +116,8 @@ def test_fail_on_alert_exit_codes(demo_dir: Path, today: dt.date) -> None:
     clean = (today - dt.timedelta(days=2)).isoformat()
     proc = featmon("check", "--fail-on-alert", "--date", clean, cwd=demo_dir)
     assert proc.returncode == 0, proc.stdout
-    assert "status=ok alerts=0 errors=0 queries=1" in proc.stdout
+    # The shared join, and the store summary store_freshness reads (dates without predictions).
+    assert "status=ok alerts=0 errors=0 queries=2" in proc.stdout
 
 
 def test_only_and_date_range(demo_dir: Path, today: dt.date) -> None:
@@ -174,8 +176,24 @@ def test_impact_json_and_csv(demo_dir: Path, today: dt.date) -> None:
         "missing_features": 0,
         "affected": 102,
         "affected_pct": 69.4,
+        # No grading yet for today's games.
+        "hit_rate_affected": None,
+        "hit_rate_unaffected": None,
+        "graded_affected": 0,
+        "graded_unaffected": 0,
+        "high_edge_hit_rate_affected": None,
+        "high_edge_hit_rate_unaffected": None,
+        "high_edge_graded_affected": 0,
+        "high_edge_graded_unaffected": 0,
     }
     assert rows[start]["affected"] == 0
+    # The seed's Feb 2: every prediction affected, 41.9 % hit, high-edge 0 of 7; the clean
+    # day before hit 54.5 %.
+    feb2 = rows[(today - dt.timedelta(days=1)).isoformat()]
+    assert (feb2["hit_rate_affected"], feb2["graded_affected"]) == (41.9, 86)
+    assert (feb2["high_edge_hit_rate_affected"], feb2["high_edge_graded_affected"]) == (0.0, 7)
+    assert feb2["graded_unaffected"] == 0
+    assert (rows[start]["hit_rate_unaffected"], rows[start]["graded_unaffected"]) == (54.5, 110)
     proc = featmon("impact", "--from", start, "--to", end, "--format", "csv", cwd=demo_dir)
     parsed = list(csv.DictReader(io.StringIO(proc.stdout)))
     assert [r["affected_pct"] for r in parsed] == [str(rows[d]["affected_pct"]) for d in rows]
@@ -187,7 +205,8 @@ def test_missing_warehouse_is_an_error_not_a_green_run(tmp_path: Path) -> None:
     assert code == 3
     assert doc["status"] == "error"
     assert {r["status"] for r in doc["results"]} == {"error"}
-    assert len(doc["results"]) == 6
+    assert len(doc["results"]) == len(CHECKS)
+    assert not (tmp_path / ".featmon").exists()  # nothing created on the way
     assert "run `featmon demo`" in doc["results"][0]["message"]
     assert "ERROR" in stderr
 

@@ -41,7 +41,11 @@ def test_the_shipped_config_is_valid() -> None:
         "missing_quality",
         "low_quality",
         "missing_features",
+        "store_freshness",
+        "hit_rate_drop",
     ]
+    assert config.history is not None and config.history.log_table is not None
+    assert config.grading is not None and config.grading.high_edge == 5
     assert config.predictions.quality[3].path == ["$.features_snapshot", "$.feature_quality_score"]
 
 

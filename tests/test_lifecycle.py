@@ -13,9 +13,9 @@ from alerts.lifecycle import (
     Silence,
     Transition,
     evaluate,
-    parse_duration,
 )
 from checks.base import CheckResult
+from monitor.durations import parse_duration
 
 DAY = dt.date(2026, 2, 3)
 WINDOW = (DAY - dt.timedelta(days=1), DAY + dt.timedelta(days=1))

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
+
 from monitor.config import Config
 from monitor.warehouse.base import QueryError, Warehouse, WarehouseError, WarehouseUnavailable
 
-__all__ = ["QueryError", "Warehouse", "WarehouseError", "WarehouseUnavailable", "open_warehouse"]
+__all__ = [
+    "QueryError",
+    "Warehouse",
+    "WarehouseError",
+    "WarehouseUnavailable",
+    "open_for_writing",
+    "open_waiting_for_lock",
+    "open_warehouse",
+]
+
+log = logging.getLogger("featmon.warehouse")
+LOCKED = "warehouse is locked by another process; delaying the cycle"
 
 
 def open_warehouse(config: Config, *, read_only: bool = True) -> Warehouse:
@@ -20,4 +35,37 @@ def open_warehouse(config: Config, *, read_only: bool = True) -> Warehouse:
 
     return DuckDBWarehouse(
         config.warehouse_path(), read_only=read_only, memory_limit=w.memory_limit, threads=w.threads
+    )
+
+
+def open_waiting_for_lock(
+    open_: Callable[[], Warehouse], wait_s: float, poll_s: float, on_wait: str = ""
+) -> Warehouse:
+    """Open the warehouse, retrying while another process holds the embedded DuckDB file's
+    write lock (another featmon, or the pipeline loading data) for up to `wait_s`."""
+    deadline = time.monotonic() + wait_s
+    logged = False
+    while True:
+        try:
+            return open_()
+        except WarehouseError as e:
+            if "lock" not in str(e).lower() or time.monotonic() > deadline:
+                raise
+            if on_wait and not logged:
+                log.info(on_wait)
+                logged = True
+            time.sleep(poll_s)
+
+
+def open_for_writing(config: Config) -> Warehouse:
+    """The warehouse opened for writing (alert state, version history). Another featmon
+    (or the pipeline) holding the embedded DuckDB file's write lock is waited for, up to
+    `state.wait_s`, not failed on. A missing DuckDB file is not created: the run reports it."""
+    if config.warehouse.backend == "duckdb" and not config.warehouse_path().exists():
+        return open_warehouse(config)  # read-only: raises WarehouseUnavailable, explained
+    return open_waiting_for_lock(
+        lambda: open_warehouse(config, read_only=False),
+        config.state.wait_s,
+        0.2,
+        LOCKED,
     )

@@ -1,0 +1,17 @@
+"""The wall clock featmon judges by: real time, or `FEATMON_NOW` (ISO 8601) for tests and
+replays, so separate processes can share one simulated clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+NOW_ENV = "FEATMON_NOW"
+
+
+def now_utc() -> dt.datetime:
+    fixed = os.environ.get(NOW_ENV)
+    if fixed:
+        moment = dt.datetime.fromisoformat(fixed)
+        return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return dt.datetime.now(dt.UTC)

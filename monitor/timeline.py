@@ -1,0 +1,128 @@
+"""`featmon timeline --date D`: the incident as a sequence of events, like the seed's
+hand-written timeline, from what featmon recorded: store versions (seen by featmon, or
+known from the run log / audit logs with unknown values), prediction batches and the
+version each matched, and alerts fired and resolved."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from monitor.attribution import Batch, attribution_batches, describe
+from monitor.config import Config
+from monitor.history import History, Version, around, merge_versions
+from monitor.plan import tables_of
+from monitor.state import StateStore
+from monitor.warehouse.base import QueryError, Warehouse
+
+
+@dataclass
+class AlertEvent:
+    at: dt.datetime
+    kind: str  # fired / resolved
+    text: str
+
+
+@dataclass
+class Timeline:
+    game_date: dt.date
+    zone: ZoneInfo
+    versions: list[Version]
+    batches: list[Batch]
+    alerts: list[AlertEvent]
+
+    def version_at(self, written_at: dt.datetime | None) -> Version | None:
+        return next((v for v in self.versions if v.written_at == written_at), None)
+
+
+def build_timeline(config: Config, wh: Warehouse, game_date: dt.date) -> Timeline:
+    assert config.history is not None
+    zone = config.zone()
+    history = History(wh, config.state.dataset, tables_of(config), config.history)
+    versions = merge_versions(history.versions_of(game_date, around(game_date, zone)))
+    batches = attribution_batches(config, wh, [], game_date, game_date, "all")
+    alerts: list[AlertEvent] = []
+    try:
+        states = StateStore(wh, config.state.dataset).all_alerts()
+    except QueryError:
+        states = []  # no alert was ever recorded here
+    for state in states:
+        labels = state.labels
+        if labels.get("game_date") != game_date.isoformat():
+            continue
+        name = labels["check"] + (f"[{labels['feature']}]" if labels.get("feature") else "")
+        what = f"{labels['severity']} {name} (latest {state.affected}/{state.total})"
+        alerts.append(AlertEvent(state.started_at, "alert fired", what))
+        if state.status == "resolved" and state.resolved_at:
+            why = f" ({state.resolved_reason})" if state.resolved_reason else ""
+            alerts.append(AlertEvent(state.resolved_at, "alert resolved", name + why))
+    return Timeline(game_date, zone, versions, batches, alerts)
+
+
+def _q(value: float | None) -> str:
+    return "?" if value is None else f"{value:.2f}"
+
+
+def _version_text(v: Version) -> str:
+    if not v.known:
+        return f"store write, values unknown ({'; '.join(v.sources)})"
+    spread = "" if v.quality_min == v.quality_max else f" ({_q(v.quality_min)}-{_q(v.quality_max)})"
+    versions = f", {v.feature_versions}" if v.feature_versions else ""
+    also = [s for s in v.sources if s != "featmon"]
+    return (
+        f"store version {v.label}: {v.rows} rows, quality {_q(v.quality_avg)}{spread}"
+        f"{versions}" + (f"; also in {'; '.join(also)}" if also else "")
+    )
+
+
+def _batch_text(t: Timeline, b: Batch) -> str:
+    v = t.version_at(b.version_written_at)
+    made = f"{b.count} predictions, logged quality {_q(b.logged_quality)}"
+    if v is None:
+        return f"{made} -> no recorded version matches"
+    stale = ""
+    if b.superseded_at is not None and b.superseded_at <= b.made_at_min:
+        stale = f", already replaced at {b.superseded_at.astimezone(t.zone):%H:%M:%S}"
+    return (
+        f"{made} -> version {v.label} (written {v.written_at.astimezone(t.zone):%H:%M:%S}){stale}"
+    )
+
+
+def events(t: Timeline) -> list[tuple[dt.datetime, str, str]]:
+    out = [(v.written_at, "write", _version_text(v)) for v in t.versions]
+    out += [(b.made_at_min, "predictions", _batch_text(t, b)) for b in t.batches]
+    out += [(a.at, a.kind, a.text) for a in t.alerts]
+    order = {"write": 0, "predictions": 1, "alert fired": 2, "alert resolved": 3}
+    return sorted(out, key=lambda e: (e[0], order[e[1]], e[2]))
+
+
+def as_text(t: Timeline) -> str:
+    lines = [f"featmon timeline: game date {t.game_date} (times {t.zone.key})"]
+    if not t.versions and not t.batches:
+        lines.append("  nothing recorded for this date (is `history` on, and has featmon run?)")
+    for at, kind, text in events(t):
+        lines.append(f"  {at.astimezone(t.zone):%Y-%m-%d %H:%M:%S %Z}  {kind:<14} {text}")
+    stale = [
+        b
+        for b in t.batches
+        if b.version_written_at is not None
+        and b.superseded_at is not None
+        and b.superseded_at <= b.made_at_min
+    ]
+    unmatched = [b for b in t.batches if b.version_written_at is None]
+    total = sum(b.count for b in t.batches)
+    lines.append("summary:")
+    if stale:
+        for b in stale:
+            lines.append(f"  {describe(b, t.zone)}")
+    else:
+        lines.append("  no prediction used a version that had already been replaced")
+    if unmatched:
+        n = sum(b.count for b in unmatched)
+        lines.append(f"  {n} of {total} predictions match no recorded version")
+        unknown = [v for v in t.versions if not v.known]
+        if unknown:
+            times = ", ".join(f"{v.written_at.astimezone(t.zone):%H:%M:%S}" for v in unknown)
+            lines.append(f"  writes featmon did not see (values unknown): {times}")
+    return "\n".join(lines)
