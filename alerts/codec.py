@@ -38,7 +38,13 @@ def state_from_dict(data: dict[str, Any]) -> AlertState:
 def notification_to_json(note: Notification) -> str:
     alert = dataclasses.asdict(note.alert) if note.alert else None
     return json.dumps(
-        {"kind": note.kind, "state": state_to_dict(note.state), "alert": alert}, default=_default
+        {
+            "kind": note.kind,
+            "state": state_to_dict(note.state),
+            "alert": alert,
+            "outcome": note.outcome,
+        },
+        default=_default,
     )
 
 
@@ -49,4 +55,6 @@ def notification_from_json(text: str) -> Notification:
         a = dict(data["alert"])
         a["game_date"] = dt.date.fromisoformat(a["game_date"]) if a["game_date"] else None
         alert = Alert(**a)
-    return Notification(data["kind"], state_from_dict(data["state"]), alert)
+    return Notification(
+        data["kind"], state_from_dict(data["state"]), alert, data.get("outcome") or ""
+    )

@@ -73,6 +73,8 @@ class Notification:
     kind: NotificationKind
     state: AlertState
     alert: Alert | None = None  # the current finding (None for a resolution)
+    # What the monitor learned since (for a resolution: the date's graded hit rates).
+    outcome: str = ""
 
 
 @dataclass

@@ -114,7 +114,7 @@ class SlackSink:
         state = note.state
         channel = channel or self.channel_for(state.labels.get("severity", "warning"))
         if note.kind == "resolved":
-            message = resolved_message(state)
+            message = resolved_message(state, note.outcome)
             if ts is None or self.client is None:
                 return self._post(channel, message)
             reply = self._post(channel, message, thread_ts=ts)

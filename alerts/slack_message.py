@@ -149,8 +149,9 @@ def firing_message(alert: Alert, runbook_url: str | None = None) -> SlackMessage
     return SlackMessage(text=text, blocks=blocks)
 
 
-def resolved_message(state: AlertState) -> SlackMessage:
-    """What the original message becomes once resolved (and the thread reply's text)."""
+def resolved_message(state: AlertState, outcome: str = "") -> SlackMessage:
+    """What the original message becomes once resolved (and the thread reply's text);
+    `outcome`: what the date's predictions cost, once graded."""
     labels = state.labels
     name = labels["check"] + (f" [{labels['feature']}]" if labels.get("feature") else "")
     when = labels.get("game_date") or "all dates"
@@ -159,6 +160,8 @@ def resolved_message(state: AlertState) -> SlackMessage:
         f"Resolved: {state.resolved_reason or 'no longer firing'} "
         f"(was {state.notified_affected} / {state.total} predictions affected)."
     )
+    if outcome:
+        body += f"\n*Outcome:* {outcome}"
     return SlackMessage(
         text=f"RESOLVED {name} {when}: {state.resolved_reason or 'no longer firing'}",
         blocks=[

@@ -51,6 +51,23 @@ class ImpactRow:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def outcome(self) -> str:
+        """The graded cost in one line ("" before grading): for a resolved alert's message."""
+        if not (self.graded_affected or self.graded_unaffected):
+            return ""
+
+        def part(group: str) -> str:
+            rate = getattr(self, f"hit_rate_{group}")
+            if rate is None:
+                return f"{group} n/a"
+            text = f"{group} {rate:.1f}% of {getattr(self, f'graded_{group}')}"
+            edge = getattr(self, f"high_edge_hit_rate_{group}")
+            if edge is not None:
+                text += f" (high-edge {edge:.1f}% of {getattr(self, f'high_edge_graded_{group}')})"
+            return text
+
+        return f"graded hit rate {self.game_date}: {part('affected')}, {part('unaffected')}"
+
     @classmethod
     def from_row(cls, row: Mapping[str, Any], checks: set[str]) -> ImpactRow:
         """`checks` are the checks the query computed; others are reported as None."""

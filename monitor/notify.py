@@ -13,6 +13,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from alerts.dispatch import DispatchReport, Notifier, dispatch
 from alerts.lifecycle import (
@@ -26,7 +27,7 @@ from alerts.lifecycle import (
 from alerts.slack import SlackSettings, SlackSink
 from monitor.clock import now_utc
 from monitor.config import Config
-from monitor.cycle import RunReport
+from monitor.cycle import RunReport, run_impact
 from monitor.durations import parse_duration
 from monitor.state import StateStore
 from monitor.warehouse import (
@@ -38,6 +39,7 @@ from monitor.warehouse import (
     open_warehouse,
 )
 from monitor.warehouse.duckdb import DuckDBWarehouse
+from monitor.window import DateWindow
 
 log = logging.getLogger("featmon.notify")
 
@@ -189,7 +191,36 @@ def notify(
         transition = _evaluate(config, report, now, store.firing(), store.active_silences(now))
         store.save(transition.states.values())
         resolved = [s for s in transition.states.values() if s.status == "resolved"]
-        return dispatch(store, sinks, transition.notifications, now), resolved
+        notes = with_outcomes(config, wh, transition.notifications) if sinks else []
+        return dispatch(store, sinks, notes, now), resolved
+
+
+def with_outcomes(config: Config, wh: Warehouse, notes: list[Notification]) -> list[Notification]:
+    """Resolutions of dated alerts carry the date's graded hit rates, once `grading` has
+    them (an alert on a played date resolves when the date leaves the window, by which
+    time its games are usually graded). One impact query; on failure, plain resolutions."""
+    if config.grading is None:
+        return notes
+    dates = sorted(
+        {
+            dt.date.fromisoformat(n.state.labels["game_date"])
+            for n in notes
+            if n.kind == "resolved" and n.state.labels.get("game_date")
+        }
+    )
+    if not dates:
+        return notes
+    try:
+        rows = {r.game_date: r for r in run_impact(config, wh, DateWindow(dates[0], dates[-1]))}
+    except WarehouseError as e:
+        log.warning("graded outcomes not added to resolutions: %s", e)
+        return notes
+    out = []
+    for n in notes:
+        day = n.state.labels.get("game_date")
+        row = rows.get(dt.date.fromisoformat(day)) if n.kind == "resolved" and day else None
+        out.append(replace(n, outcome=row.outcome()) if row else n)
+    return out
 
 
 def flush_pending(config: Config) -> None:

@@ -4,6 +4,7 @@ its deadline (DST included)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -172,3 +173,26 @@ def test_freshness_sees_dates_without_predictions(lab: Lab) -> None:
     assert by_day[DAY].message == "game date is over: not judged"
     assert by_day[tomorrow].status == "alert"
     assert "no feature-store rows for 2026-02-04" in by_day[tomorrow].message
+
+
+def test_a_resolution_carries_the_graded_outcome(lab: Lab, httpserver: Any, tmp_path: Any) -> None:
+    """An alert on a played date resolves when the date leaves the window; by then its
+    games are graded, and the resolution says what the affected predictions cost."""
+    from tests.test_alerting import SlackStandIn, check, setup
+
+    slack = SlackStandIn(httpserver)
+    config = setup(lab, httpserver, tmp_path)  # "a": 3 predictions logged 65.46 vs 87.59
+    assert check(config, utc("23:30")).returncode == 0
+    grade(lab, [("a", False, 6.0)])  # one graded row for the player's (game, system): lost
+    text = config.read_text().replace("2026-02-03", "2026-02-04")  # the window moves on
+    config.write_text(text)
+    left = check(config, utc("23:40"))
+    assert left.returncode == 0, left.stderr
+    [reply] = [
+        c["body"]
+        for c in slack.calls
+        if c["method"] == "chat.postMessage" and c["body"].get("thread_ts")
+    ]
+    assert reply["text"].startswith("RESOLVED quality_mismatch 2026-02-03")
+    outcome = "graded hit rate 2026-02-03: affected 0.0% of 3 (high-edge 0.0% of 3), unaffected n/a"
+    assert f"*Outcome:* {outcome}" in json.dumps(reply["blocks"], ensure_ascii=False)
