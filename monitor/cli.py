@@ -588,14 +588,23 @@ def snapshot(config_path: str | None, dates: tuple[dt.date | None, ...]) -> None
     """Record the store's new versions for the window now (each cycle does this too)."""
     from monitor.clock import now_utc
     from monitor.cycle import record_history
+    from monitor.history import History
+    from monitor.plan import tables_of
 
     config = _load(config_path)
-    _history_or_fail(config)
+    history = _history_or_fail(config)
     window = _window(config, dates)
-    problems = record_history(config, window, now_utc())
+    now = now_utc()
+    problems = record_history(config, window, now)
     if problems:
         _fail(EXIT_CHECK_ERROR, problems)
-    click.echo(f"recorded store versions for game dates {window.start} .. {window.end}")
+    with open_warehouse(config) as wh:
+        added = History(wh, config.state.dataset, tables_of(config), history).recorded_at(now)
+    click.echo(
+        f"recorded store versions for game dates {window.start} .. {window.end}: "
+        f"{added.fingerprints} new row fingerprints, {added.versions} new versions, "
+        f"{added.external} writes from outside records"
+    )
 
 
 @main.command()

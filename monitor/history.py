@@ -161,33 +161,27 @@ class History:
         self._run(ddl(self.fingerprints_name, _FINGERPRINT_COLUMNS))
         self._run(ddl(self.versions_name, _VERSION_COLUMNS))
 
-    def record(self, date_from: dt.date, date_to: dt.date, now: dt.datetime) -> Recorded:
+    def record(self, date_from: dt.date, date_to: dt.date, now: dt.datetime) -> None:
         """Fingerprints of new writes, the versions they make, log-table writes, retention."""
-        before = self._counts(date_from, date_to)
         self._snapshot(date_from, date_to, now)
         self._observed_versions(date_from, date_to, now)
         if self.config.log_table is not None:
             self._log_table_versions(date_from, date_to, now)
         self._expire(now)
-        after = self._counts(date_from, date_to)
-        return Recorded(
-            fingerprints=after["fingerprints"] - before["fingerprints"],
-            versions=after["observed"] - before["observed"],
-            external=after["external"] - before["external"],
-        )
 
-    def _counts(self, date_from: dt.date, date_to: dt.date) -> dict[str, int]:
+    def recorded_at(self, now: dt.datetime) -> Recorded:
+        """What the recording at `now` added (for `featmon snapshot` to report)."""
         params = Params()
-        p_from, p_to = params.date("date_from", date_from), params.date("date_to", date_to)
+        p_now = params.add("now", now, "TIMESTAMP")
         p_observed = params.string("observed", OBSERVED)
-        rows = self._run(
-            f"SELECT (SELECT COUNT(*) FROM {self.fingerprints} WHERE game_date BETWEEN {p_from} "
-            f"AND {p_to}) AS fingerprints, (SELECT COUNTIF(source = {p_observed}) FROM "
-            f"{self.versions} WHERE game_date BETWEEN {p_from} AND {p_to}) AS observed, "
-            f"(SELECT COUNTIF(source != {p_observed}) FROM {self.versions}) AS external",
+        [row] = self._run(
+            f"SELECT (SELECT COUNT(*) FROM {self.fingerprints} WHERE recorded_at = {p_now}) "
+            f"AS fingerprints, (SELECT COUNTIF(source = {p_observed}) FROM {self.versions} "
+            f"WHERE recorded_at = {p_now}) AS observed, (SELECT COUNTIF(source != {p_observed}) "
+            f"FROM {self.versions} WHERE recorded_at = {p_now}) AS external",
             params,
         )
-        return {k: int(v or 0) for k, v in rows[0].items()}
+        return Recorded(*(int(row[k] or 0) for k in ("fingerprints", "observed", "external")))
 
     def _snapshot(self, date_from: dt.date, date_to: dt.date, now: dt.datetime) -> None:
         store = self.tables.store

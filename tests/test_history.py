@@ -266,7 +266,10 @@ def test_snapshot_command_records_and_needs_history(lab: Lab, tmp_path: Path) ->
     env = {**os.environ, "FEATMON_NOW": utc("20:00").isoformat()}
     out = featmon("snapshot", "-c", str(path), "--date", "2026-02-03", env=env)
     assert out.returncode == 0, out.stderr
-    assert "recorded store versions for game dates 2026-02-03 .. 2026-02-03" in out.stdout
+    assert out.stdout.strip() == (
+        "recorded store versions for game dates 2026-02-03 .. 2026-02-03: 3 new row "
+        "fingerprints, 1 new versions, 0 writes from outside records"
+    )
     with DuckDBWarehouse(lab.path) as wh:
         count = wh.con.execute("SELECT COUNT(*) FROM featmon_state.store_fingerprints").fetchone()
     assert count == (3,)
