@@ -13,13 +13,22 @@ from checks.attribution import ATTRIBUTED, Mode, Tolerances, attribution_query
 from checks.base import Check
 from checks.feature_mismatch import FeatureMismatchSettings
 from checks.quality_mismatch import QualityMismatchSettings
+from checks.sql import Query
 from monitor.config import Config
 from monitor.durations import parse_duration
 from monitor.history import Version
 from monitor.plan import tables_of
 from monitor.warehouse.base import Warehouse
+from monitor.window import DateWindow
 
-__all__ = ["ATTRIBUTED", "Batch", "attribution_batches", "describe", "explain_prediction"]
+__all__ = [
+    "ATTRIBUTED",
+    "Batch",
+    "attribution_batches",
+    "attribution_query_for",
+    "describe",
+    "explain_prediction",
+]
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -80,13 +89,26 @@ def tolerances(config: Config) -> Tolerances:
     return Tolerances(q.tolerance, f.abs_tolerance, f.rel_tolerance)
 
 
-def _query_args(config: Config) -> dict[str, Any]:
+def attribution_query_for(
+    config: Config,
+    checks: Sequence[Check],
+    window: DateWindow,
+    mode: Mode,
+    prediction_id: str | None = None,
+) -> Query:
+    """The attribution query with the config's tables, tolerances and batch gap."""
     assert config.history is not None
-    return {
-        "fingerprints": f"{config.state.dataset}.store_fingerprints",
-        "tolerances": tolerances(config),
-        "batch_gap": parse_duration(config.history.batch_gap),
-    }
+    return attribution_query(
+        tables_of(config),
+        f"{config.state.dataset}.store_fingerprints",
+        checks,
+        window.start,
+        window.end,
+        mode=mode,
+        tolerances=tolerances(config),
+        batch_gap=parse_duration(config.history.batch_gap),
+        prediction_id=prediction_id,
+    )
 
 
 def attribution_batches(
@@ -97,14 +119,7 @@ def attribution_batches(
     date_to: dt.date,
     mode: Mode,
 ) -> list[Batch]:
-    query = attribution_query(
-        tables_of(config),
-        checks=checks,
-        date_from=date_from,
-        date_to=date_to,
-        mode=mode,
-        **_query_args(config),
-    )
+    query = attribution_query_for(config, checks, DateWindow(date_from, date_to), mode)
     return [Batch.from_row(r) for r in wh.rows(query)]
 
 
@@ -112,16 +127,8 @@ def explain_prediction(
     config: Config, wh: Warehouse, game_date: dt.date, prediction_id: str
 ) -> list[dict[str, Any]]:
     """Every recorded version of the prediction's entity: matches, and the one attributed."""
-    query = attribution_query(
-        tables_of(config),
-        checks=[],
-        date_from=game_date,
-        date_to=game_date,
-        mode="prediction",
-        prediction_id=prediction_id,
-        **_query_args(config),
-    )
-    return list(wh.rows(query))
+    window = DateWindow(game_date, game_date)
+    return list(wh.rows(attribution_query_for(config, [], window, "prediction", prediction_id)))
 
 
 def clock(value: dt.datetime, zone: ZoneInfo, seconds: bool = True) -> str:

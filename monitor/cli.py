@@ -24,7 +24,7 @@ from monitor import output
 from monitor.config import Config, ConfigError, HistoryConfig, load_config
 from monitor.cycle import run_cycle, run_impact
 from monitor.plan import build_checks, check_query, impact_query
-from monitor.warehouse import WarehouseError, open_warehouse
+from monitor.warehouse import WarehouseError, open_for_reading, open_warehouse
 from monitor.window import DateWindow, resolve_window, today_in
 
 EXIT_OK, EXIT_ALERT, EXIT_USAGE, EXIT_CHECK_ERROR = 0, 1, 2, 3
@@ -250,7 +250,7 @@ def impact(config_path: str | None, dates: tuple[dt.date | None, ...], fmt: str)
     config = _load(config_path)
     window = _window(config, dates)
     try:
-        with open_warehouse(config) as wh:
+        with open_for_reading(config) as wh:
             rows = run_impact(config, wh, window)
     except WarehouseError as e:
         _fail(EXIT_CHECK_ERROR, [f"impact could not run: {e}"])
@@ -598,7 +598,7 @@ def snapshot(config_path: str | None, dates: tuple[dt.date | None, ...]) -> None
     problems = record_history(config, window, now)
     if problems:
         _fail(EXIT_CHECK_ERROR, problems)
-    with open_warehouse(config) as wh:
+    with open_for_reading(config) as wh:
         added = History(wh, config.state.dataset, tables_of(config), history).recorded_at(now)
     click.echo(
         f"recorded store versions for game dates {window.start} .. {window.end}: "
@@ -623,7 +623,7 @@ def timeline(
     config = _load(config_path)
     _history_or_fail(config)
     try:
-        with open_warehouse(config) as wh:
+        with open_for_reading(config) as wh:
             story = build_timeline(config, wh, date.date())
     except WarehouseError as e:
         _fail(EXIT_CHECK_ERROR, [f"timeline could not be built: {e}"])
@@ -653,7 +653,7 @@ def explain(config_path: str | None, date: dt.datetime, prediction_id: str | Non
     history_config = _history_or_fail(config)
     day, zone = date.date(), config.zone()
     try:
-        with open_warehouse(config) as wh:
+        with open_for_reading(config) as wh:
             if prediction_id:
                 rows = explain_prediction(config, wh, day, prediction_id)
             else:

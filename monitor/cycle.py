@@ -35,8 +35,8 @@ from monitor.warehouse import (
     QueryError,
     Warehouse,
     WarehouseError,
+    open_for_reading,
     open_for_writing,
-    open_warehouse,
 )
 from monitor.window import DateWindow
 
@@ -106,7 +106,7 @@ def run_cycle(
     config: Config,
     window: DateWindow,
     only: Sequence[str] | None = None,
-    opener: Callable[[Config], Warehouse] = open_warehouse,
+    opener: Callable[[Config], Warehouse] = open_for_reading,
     now: dt.datetime | None = None,
     record: bool = True,
 ) -> RunReport:

@@ -78,7 +78,8 @@ def _version_text(v: Version) -> str:
 
 def _batch_text(t: Timeline, b: Batch) -> str:
     v = t.version_at(b.version_written_at)
-    made = f"{b.count} predictions, logged quality {_q(b.logged_quality)}"
+    plural = "s" if b.count != 1 else ""
+    made = f"{b.count} prediction{plural}, logged quality {_q(b.logged_quality)}"
     if v is None:
         return f"{made} -> no recorded version matches"
     stale = ""

@@ -235,9 +235,10 @@ def test_two_checks_started_together_notify_once(
         )
         for _ in range(2)
     ]
-    codes = [p.wait(timeout=60) for p in procs]
-    assert 0 in codes
-    assert slack.methods() == ["chat.postMessage"]
+    outputs = [p.communicate(timeout=60) for p in procs]
+    codes = [p.returncode for p in procs]
+    assert 0 in codes, outputs
+    assert slack.methods() == ["chat.postMessage"], outputs
     # A later run delivers anything the loser could not (and still no duplicate).
     assert featmon("check", "-c", str(config), env=env).returncode == 0
     assert slack.methods() == ["chat.postMessage"]

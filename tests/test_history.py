@@ -201,7 +201,7 @@ featmon timeline: game date 2026-02-03 (times UTC)
   2026-02-03 18:05:00 UTC  write          store version A: 3 rows, quality 65.46, v2_test
   2026-02-03 22:30:07 UTC  write          store version B: 3 rows, quality 87.59, v2_test
   2026-02-03 23:12:42 UTC  predictions    2 predictions, logged quality 65.46 -> version A (written 18:05:00), already replaced at 22:30:07
-  2026-02-03 23:12:50 UTC  predictions    1 predictions, logged quality 87.59 -> version B (written 22:30:07)
+  2026-02-03 23:12:50 UTC  predictions    1 prediction, logged quality 87.59 -> version B (written 22:30:07)
   2026-02-03 23:15:00 UTC  alert fired    critical quality_mismatch (latest 1/3)
   2026-02-03 23:15:00 UTC  alert fired    warning feature_mismatch[points_avg_last_10] (latest 1/3)
   2026-02-03 23:15:00 UTC  alert fired    warning feature_mismatch[points_avg_last_5] (latest 1/3)

@@ -165,3 +165,38 @@ def test_store_feature_lookup_is_right_even_without_the_duckdb_rewrite() -> None
         for r in con.execute(sql, {"feature_points_avg_last_10": "points_avg_last_10"}).fetchall()
     ]
     assert values == [22.0, 21.0, None, None]  # by name; absent name and short vector -> NULL
+
+
+def test_grading_attribution_and_summary_queries_read_each_table_once_partition_filtered() -> None:
+    import datetime as dt_
+
+    from checks.attribution import ATTRIBUTED
+    from monitor.attribution import attribution_query_for
+    from monitor.plan import summary_query
+
+    cfg = config()
+    assert cfg.grading is not None
+    dates = {
+        cfg.feature_store.table: cfg.feature_store.date_column,
+        cfg.predictions.table: cfg.predictions.date_column,
+        cfg.grading.table: cfg.grading.date_column,
+    }
+    flagged = [c for c in build_checks(cfg) if c.name in ATTRIBUTED]
+    queries = {
+        "impact": (impact_query(cfg, WINDOW)[0], 3),
+        "checks": (check_query(cfg, build_checks(cfg), WINDOW), 3),  # hit_rate_drop is on
+        "flagged": (attribution_query_for(cfg, flagged, WINDOW, "flagged"), 2),
+        "all": (attribution_query_for(cfg, [], WINDOW, "all"), 2),
+        "one": (attribution_query_for(cfg, [], WINDOW, "prediction", "p1"), 2),
+        "summary": (summary_query(cfg, WINDOW, dt_.datetime(2026, 2, 3, tzinfo=dt_.UTC)), 1),
+    }
+    for name, (query, expected) in queries.items():
+        tree = sqlglot.parse_one(query.sql, read="bigquery")
+        found = [t for t in tree.find_all(exp.Table) if ".".join(p.name for p in t.parts) in dates]
+        paths = [".".join(p.name for p in t.parts) for t in found]
+        assert len(paths) == len(set(paths)) == expected, (name, paths)
+        for table in found:
+            assert_partition_filtered(table, dates[".".join(p.name for p in table.parts)])
+        if name in ("flagged", "all", "one"):  # the recorded history is read for the window too
+            [fp] = [t for t in tree.find_all(exp.Table) if t.name == "store_fingerprints"]
+            assert_partition_filtered(fp, "game_date")

@@ -14,6 +14,7 @@ __all__ = [
     "Warehouse",
     "WarehouseError",
     "WarehouseUnavailable",
+    "open_for_reading",
     "open_for_writing",
     "open_waiting_for_lock",
     "open_warehouse",
@@ -55,6 +56,14 @@ def open_waiting_for_lock(
                 log.info(on_wait)
                 logged = True
             time.sleep(poll_s)
+
+
+def open_for_reading(config: Config) -> Warehouse:
+    """The warehouse for a cycle's queries. While another process writes the embedded
+    DuckDB file (another featmon recording history or alert state, or the pipeline),
+    readers are locked out too: wait for it, up to `state.wait_s`, rather than report a
+    check error."""
+    return open_waiting_for_lock(lambda: open_warehouse(config), config.state.wait_s, 0.2, LOCKED)
 
 
 def open_for_writing(config: Config) -> Warehouse:
