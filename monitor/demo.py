@@ -12,6 +12,10 @@ Game dates (T = today in the config's time zone):
        from a fresh instance. Timestamps all look fine here: only the logged values show it.
        One logged vegas line is "n/a" and one is JSON null.
   T+1  upcoming: clean except 2 players with no store row and 2 in the "poor" quality tier.
+
+T-2 and T-1 are graded (prediction_accuracy): T-2 hit 54.5 %, T-1 41.9 % with high-edge 0 of
+7, the seed's Feb 2. With `history` configured, write_demo also replays featmon's own runs
+the evening before (see write_demo).
 """
 
 from __future__ import annotations
@@ -501,6 +505,10 @@ def _replay(config: Config, moment: dt.datetime, check: bool) -> None:
 
     window = resolve_window(config, now=moment)
     if not check:
-        record_history(config, window, moment)
-        return
-    notify(config, run_cycle(config, window, now=moment), moment)
+        problems = record_history(config, window, moment)
+    else:
+        report = run_cycle(config, window, now=moment)
+        notify(config, report, moment)
+        problems = report.problems
+    if problems:  # a demo that silently lost its history would tell the wrong story
+        raise RuntimeError(f"demo replay at {moment:%Y-%m-%d %H:%M}Z: {'; '.join(problems)}")
