@@ -361,7 +361,7 @@ def build_query(
                 (
                     f"{flag}_examples",
                     f"ARRAY_AGG(IF({flag} AND {flag}_rank <= {p_examples}, "
-                    f"STRUCT({struct}), NULL) IGNORE NULLS)",
+                    f"STRUCT({struct}), NULL) IGNORE NULLS ORDER BY {flag}_rank)",
                 )
             )
 

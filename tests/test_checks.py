@@ -295,3 +295,12 @@ def test_impact_counts_distinct_predictions(lab: Lab) -> None:
     assert (row.total, row.stale, row.quality_mismatch, row.feature_mismatch) == (3, 1, 1, 1)
     assert (row.low_quality, row.missing_features, row.missing_quality) == (1, 1, 0)
     assert (row.affected, row.affected_pct) == (2, 66.7)
+
+
+def test_examples_come_worst_first(lab: Lab) -> None:
+    lab.add_store("a", quality=87.59)
+    for logged in (80.0, 50.0, 70.0, 60.0, 86.0, 40.0):
+        lab.add_prediction("a", quality=logged)
+    result = lab.result("quality_mismatch")
+    # The five largest differences from 87.59, largest first (ranked and ordered in SQL).
+    assert [e["logged_quality"] for e in result.examples] == [40.0, 50.0, 60.0, 70.0, 80.0]
