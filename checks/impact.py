@@ -25,6 +25,11 @@ COLUMNS: dict[str, str] = {
 }
 
 
+def rate_of(rate: float, graded: int) -> str:
+    """A hit rate with how many predictions it rests on: "41.9% of 86"."""
+    return f"{rate:.1f}% of {graded}"
+
+
 @dataclass(frozen=True)
 class ImpactRow:
     game_date: dt.date
@@ -60,10 +65,10 @@ class ImpactRow:
             rate = getattr(self, f"hit_rate_{group}")
             if rate is None:
                 return f"{group} n/a"
-            text = f"{group} {rate:.1f}% of {getattr(self, f'graded_{group}')}"
+            text = f"{group} {rate_of(rate, getattr(self, f'graded_{group}'))}"
             edge = getattr(self, f"high_edge_hit_rate_{group}")
             if edge is not None:
-                text += f" (high-edge {edge:.1f}% of {getattr(self, f'high_edge_graded_{group}')})"
+                text += f" (high-edge {rate_of(edge, getattr(self, f'high_edge_graded_{group}'))})"
             return text
 
         return f"graded hit rate {self.game_date}: {part('affected')}, {part('unaffected')}"

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from checks.base import CheckResult
 from checks.impact import FIELDS as IMPACT_FIELDS
-from checks.impact import HIT_FIELDS, ImpactRow
+from checks.impact import HIT_FIELDS, ImpactRow, rate_of
 from monitor.cycle import RunReport
 
 STATUS_STYLE = {"ok": "green", "alert": "bold red", "error": "bold magenta"}
@@ -125,7 +125,7 @@ def impact_table(rows: Sequence[ImpactRow]) -> Table:
             for prefix in ("", "high_edge_"):
                 for group in ("affected", "unaffected"):
                     rate, n = d[f"{prefix}hit_rate_{group}"], d[f"{prefix}graded_{group}"]
-                    cells.append("-" if rate is None else f"{rate:.1f}% of {n}")
+                    cells.append("-" if rate is None else rate_of(rate, n))
         table.add_row(*cells)
     return table
 
