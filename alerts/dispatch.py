@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from alerts.lifecycle import Notification
-from alerts.slack import Delivery
+from alerts.sinks.slack import Delivery
 
 # Test hook: die right after a successful delivery, before it is recorded.
 CRASH_AFTER_DELIVERY = "FEATMON_FAULT_CRASH_AFTER_DELIVERY"

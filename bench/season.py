@@ -32,11 +32,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from monitor.config import Config, parse_config  # noqa: E402
-from monitor.cycle import run_impact  # noqa: E402
-from monitor.demo import FEATURE_NAMES, FEATURE_VERSION  # noqa: E402
-from monitor.demo_schema import create_tables  # noqa: E402
+from monitor.demo.incident import FEATURE_NAMES, FEATURE_VERSION  # noqa: E402
+from monitor.demo.schema import create_tables  # noqa: E402
+from monitor.pipeline.cycle import run_impact  # noqa: E402
+from monitor.pipeline.window import DateWindow  # noqa: E402
 from monitor.warehouse.duckdb import DuckDBWarehouse  # noqa: E402
-from monitor.window import DateWindow  # noqa: E402
 
 FIRST_DATE = dt.date(2025, 10, 21)
 PLAYERS = 350

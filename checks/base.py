@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from checks.sql import Params
+from checks.query.sql import Params
 
 Severity = Literal["critical", "warning", "info"]
 Status = Literal["ok", "alert", "error"]
@@ -53,7 +53,7 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class JoinColumns:
-    """Names the shared join exposes to check fragments (see checks/join.py)."""
+    """Names the shared join exposes to check fragments (see checks/query/join.py)."""
 
     key_names: tuple[str, ...]
     features: tuple[str, ...]
@@ -92,7 +92,7 @@ class Check(ABC):
     uses_store_quality: ClassVar[bool] = False
     uses_grading: ClassVar[bool] = False
     # "join": answered by the shared prediction-to-store join. "store": answered by the
-    # per-date store summary (checks/store_summary.py), for dates with no predictions yet.
+    # per-date store summary (checks/query/store_summary.py), for dates with no predictions yet.
     scope: ClassVar[Literal["join", "store"]] = "join"
     # Whether its flag marks a prediction as affected (the impact table, hit rates).
     problem: ClassVar[bool] = True

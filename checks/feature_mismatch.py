@@ -14,7 +14,7 @@ from pydantic import Field
 
 from checks.base import Check, CheckResult, CheckSettings, Fragment, Reported, pct, rounded
 from checks.quality_mismatch import EPSILON
-from checks.sql import Params
+from checks.query.sql import Params
 
 
 class FeatureMismatchSettings(CheckSettings):

@@ -15,8 +15,8 @@ from typing import Any
 from pydantic import Field
 
 from checks.base import Check, CheckResult, CheckSettings, Fragment, Reported
-from checks.join import HIT_PREFIX
-from checks.sql import Params
+from checks.query.join import HIT_PREFIX
+from checks.query.sql import Params
 
 
 class HitRateDropSettings(CheckSettings):

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from checks.base import Check, CheckResult, Fragment, Reported, over_ratio, pct, rounded
 from checks.missing_quality import RatioSettings
-from checks.sql import Params
+from checks.query.sql import Params
 
 
 class LowQualitySettings(RatioSettings):

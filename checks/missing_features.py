@@ -13,7 +13,7 @@ from typing import Any
 
 from checks.base import Check, CheckResult, Fragment, Reported, over_ratio, pct
 from checks.missing_quality import RatioSettings
-from checks.sql import Params
+from checks.query.sql import Params
 
 
 class MissingFeatures(Check):

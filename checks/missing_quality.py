@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import Field
 
 from checks.base import Check, CheckResult, CheckSettings, Fragment, Reported, over_ratio, pct
-from checks.sql import Params
+from checks.query.sql import Params
 
 
 class RatioSettings(CheckSettings):

@@ -23,7 +23,7 @@ from checks.base import (
     pct,
     rounded,
 )
-from checks.sql import Params
+from checks.query.sql import Params
 
 # Differences equal to the tolerance pass; this absorbs NUMERIC -> FLOAT64 rounding.
 EPSILON = "1e-9"

@@ -20,7 +20,7 @@ from checks.base import (
     pct,
     rounded,
 )
-from checks.sql import Params
+from checks.query.sql import Params
 
 
 class StaleSettings(CheckSettings):

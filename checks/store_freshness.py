@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from pydantic import field_validator
 
 from checks.base import Check, CheckResult, CheckSettings, Fragment
-from checks.sql import Params
-from monitor.durations import Duration, parse_duration
+from checks.durations import Duration, parse_duration
+from checks.query.sql import Params
 
 
 class StoreFreshnessSettings(CheckSettings):

@@ -17,15 +17,15 @@ from typing import Any, NoReturn
 
 import click
 
-from alerts.console import ConsoleSink
 from alerts.model import alerts_from
+from alerts.sinks.console import ConsoleSink
 from checks.registry import CHECKS
-from monitor import output
 from monitor.config import Config, ConfigError, HistoryConfig, load_config
-from monitor.cycle import run_cycle, run_impact
-from monitor.plan import build_checks, check_query, impact_query
+from monitor.pipeline.cycle import run_cycle, run_impact
+from monitor.pipeline.plan import build_checks, check_query, impact_query
+from monitor.pipeline.window import DateWindow, resolve_window, today_in
+from monitor.reports import output
 from monitor.warehouse import WarehouseError, open_for_reading, open_warehouse
-from monitor.window import DateWindow, resolve_window, today_in
 
 EXIT_OK, EXIT_ALERT, EXIT_USAGE, EXIT_CHECK_ERROR = 0, 1, 2, 3
 
@@ -94,7 +94,7 @@ def main() -> None:
     "--log-format",
     type=click.Choice(["json", "text"]),
     default=None,
-    help="Override alerts.cloud_logging.format for this run.",
+    help="Override monitor.telemetry.cloud_logging.format for this run.",
 )
 @click.option(
     "--dry-run", is_flag=True, help="Show what would be notified; touch neither state nor sinks."
@@ -125,7 +125,7 @@ def check(
 
 
 def print_estimate(config: Config, window: DateWindow, fmt: str) -> int:
-    from monitor.cost import estimate, format_bytes, monthly_cost
+    from monitor.pipeline.cost import estimate, format_bytes, monthly_cost
     from monitor.warehouse.base import EstimateUnsupported
 
     if config.warehouse.backend != "bigquery":
@@ -176,7 +176,7 @@ def run_and_report(
     dry_run: bool = False,
 ) -> int:
     from monitor.clock import now_utc
-    from monitor.notify import log_run, notify, preview, publish_metrics
+    from monitor.pipeline.notify import log_run, notify, preview, publish_metrics
 
     report = run_cycle(config, window, only or None, record=not dry_run)
     now = now_utc()
@@ -229,7 +229,7 @@ def run_and_report(
             )
         firing = [a for a in alerts if a.kind == "firing"]
         if slack_preview and firing and config.alerts.slack is None:
-            from alerts.slack_message import as_text, firing_message
+            from alerts.sinks.slack_message import as_text, firing_message
 
             worst = max(firing, key=lambda a: (a.severity == "critical", a.affected))
             click.echo("\nWhat Slack would get for the worst alert (set alerts.slack to post it):")
@@ -297,7 +297,7 @@ def sql(
         query, _ = impact_query(config, window)
     elif CHECKS[check_name].scope == "store":
         from monitor.clock import now_utc
-        from monitor.plan import summary_query
+        from monitor.pipeline.plan import summary_query
 
         query = summary_query(config, window, now_utc())
     else:
@@ -345,7 +345,7 @@ def _literal(type_: str, value: object) -> str:
 @click.option("--no-check", is_flag=True, help="Only build the demo warehouse.")
 def demo(config_path: str | None, no_check: bool) -> None:
     """Rebuild the embedded demo warehouse with the seed incident, then check it."""
-    from monitor.demo import write_demo
+    from monitor.demo.incident import write_demo
 
     config = _load(config_path)
     if config.warehouse.backend != "duckdb":
@@ -390,7 +390,7 @@ def _load_with_path(path: str | None) -> tuple[Config, str]:
 
 
 def _state_or_fail(config: Config) -> Any:
-    from monitor.notify import open_state
+    from monitor.pipeline.notify import open_state
 
     if config.warehouse.backend == "duckdb" and not config.warehouse_path().exists():
         _fail(EXIT_CHECK_ERROR, [f"no warehouse at {config.warehouse_path()} (run featmon demo?)"])
@@ -458,8 +458,8 @@ def silence_add(
     until: dt.datetime | None,
     reason: str,
 ) -> None:
+    from checks.durations import parse_duration
     from monitor.clock import now_utc
-    from monitor.durations import parse_duration
 
     config = _load(config_path)
     match: dict[str, str] = {}
@@ -543,8 +543,8 @@ def run_command(
     """Run the checks on their schedules until SIGTERM (the long-running daemon)."""
     import logging
 
-    from monitor.notify import flush_pending, wait_for_warehouse
-    from monitor.scheduler import run_daemon
+    from monitor.pipeline.daemon import run_daemon
+    from monitor.pipeline.notify import flush_pending, wait_for_warehouse
 
     config = _load(config_path)
     logging.basicConfig(
@@ -587,9 +587,9 @@ def _history_or_fail(config: Config) -> HistoryConfig:
 def snapshot(config_path: str | None, dates: tuple[dt.date | None, ...]) -> None:
     """Record the store's new versions for the window now (each cycle does this too)."""
     from monitor.clock import now_utc
-    from monitor.cycle import record_history
-    from monitor.history import History
-    from monitor.plan import tables_of
+    from monitor.persistence.history import History
+    from monitor.pipeline.cycle import record_history
+    from monitor.pipeline.plan import tables_of
 
     config = _load(config_path)
     history = _history_or_fail(config)
@@ -618,7 +618,7 @@ def timeline(
     """The incident story of one game date: store versions, prediction batches, alerts."""
     from pathlib import Path
 
-    from monitor.timeline import as_text, build_timeline
+    from monitor.reports.timeline import as_text, build_timeline
 
     config = _load(config_path)
     _history_or_fail(config)
@@ -629,7 +629,7 @@ def timeline(
         _fail(EXIT_CHECK_ERROR, [f"timeline could not be built: {e}"])
     click.echo(as_text(story))
     if png_path or html_path:
-        from monitor.timeline_plot import html_page, png
+        from monitor.reports.timeline_plot import html_page, png
 
         if png_path:
             Path(png_path).write_bytes(png(story))
@@ -645,9 +645,14 @@ def timeline(
 @click.option("--prediction", "prediction_id", help="One prediction: every version, compared.")
 def explain(config_path: str | None, date: dt.datetime, prediction_id: str | None) -> None:
     """Which recorded store version the flagged predictions of a date were built from."""
-    from monitor.attribution import ATTRIBUTED, attribution_batches, describe, explain_prediction
-    from monitor.history import History, around, merge_versions, unseen_before
-    from monitor.plan import tables_of
+    from monitor.persistence.history import History, around, merge_versions, unseen_before
+    from monitor.pipeline.plan import tables_of
+    from monitor.reports.attribution import (
+        ATTRIBUTED,
+        attribution_batches,
+        describe,
+        explain_prediction,
+    )
 
     config = _load(config_path)
     history_config = _history_or_fail(config)

@@ -28,10 +28,10 @@ from pydantic import (
 )
 
 from checks.base import CheckSettings, Severity
+from checks.durations import Duration
 from checks.registry import CHECKS
-from monitor.durations import Duration
-from monitor.sql_safety import PROJECT
-from monitor.tables import (
+from checks.safety import PROJECT
+from checks.tables import (
     FeatureStoreTable,
     GradingTable,
     Identifier,
@@ -316,7 +316,7 @@ class Config(Strict):
                 "INFORMATION_SCHEMA.PARTITIONS and needs warehouse.backend: bigquery "
                 "(use `row` or `log_table` on DuckDB)"
             )
-        from monitor.scheduler import parse_schedule
+        from monitor.pipeline.daemon import parse_schedule
 
         schedules = [("schedule", self.schedule)] + [
             (f"checks.{n}.schedule", s.schedule)

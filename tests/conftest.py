@@ -19,16 +19,16 @@ import yaml
 
 from checks.base import CheckResult
 from monitor.config import Config, parse_config
-from monitor.cycle import run_cycle, run_impact
-from monitor.demo_schema import (
+from monitor.demo.schema import (
     PREDICTIONS_TABLE,
     RUN_HISTORY_TABLE,
     STORE_TABLE,
     create_tables,
     insert_rows,
 )
+from monitor.pipeline.cycle import run_cycle, run_impact
+from monitor.pipeline.window import DateWindow
 from monitor.warehouse.duckdb import DuckDBWarehouse
-from monitor.window import DateWindow
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = dt.date(2026, 2, 3)

@@ -16,7 +16,7 @@ import yaml
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from monitor.demo_schema import PREDICTIONS_TABLE
+from monitor.demo.schema import PREDICTIONS_TABLE
 from monitor.warehouse.duckdb import DuckDBWarehouse
 from tests.conftest import DAY, Lab, featmon, utc, write_config
 

@@ -12,12 +12,12 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from monitor.config import parse_config
-from monitor.cycle import record_history
-from monitor.history import History
-from monitor.plan import tables_of
-from monitor.timeline import as_text, build_timeline
+from monitor.persistence.history import History
+from monitor.pipeline.cycle import record_history
+from monitor.pipeline.plan import tables_of
+from monitor.pipeline.window import DateWindow
+from monitor.reports.timeline import as_text, build_timeline
 from monitor.warehouse.duckdb import DuckDBWarehouse
-from monitor.window import DateWindow
 from tests.conftest import DAY, Lab, utc
 
 STORE = "projects/nba/datasets/nba_predictions/tables/ml_feature_store_v2"

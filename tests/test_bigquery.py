@@ -20,10 +20,10 @@ import pytest
 from checks.base import CheckResult
 from checks.registry import CHECKS
 from monitor.config import Config, parse_config
-from monitor.cycle import run_cycle, run_impact
-from monitor.demo import build_demo_data, write_demo
+from monitor.demo.incident import build_demo_data, write_demo
+from monitor.pipeline.cycle import run_cycle, run_impact
+from monitor.pipeline.window import DateWindow
 from monitor.warehouse import open_warehouse
-from monitor.window import DateWindow
 from tests import bq_peer
 from tests.conftest import ROOT, default_config_data, featmon, write_config
 
@@ -446,7 +446,7 @@ def test_alert_state_lives_in_bigquery_across_processes(
 
 
 def test_the_notification_lease_on_bigquery(emulator: bq_peer.Emulator) -> None:
-    from monitor.state import StateStore
+    from monitor.persistence.alert_state import StateStore
     from monitor.warehouse.bigquery import BigQueryWarehouse
 
     config = bq_config(emulator.endpoint)
@@ -469,10 +469,10 @@ def test_history_and_attribution_on_bigquery_match_duckdb(
 ) -> None:
     """The recording INSERT ... SELECT, the log-table versions and the attribution query
     run as BigQuery SQL on the emulator and give what they give on DuckDB."""
-    from monitor.attribution import ATTRIBUTED, attribution_batches
-    from monitor.cycle import record_history
-    from monitor.history import History
-    from monitor.plan import build_checks, tables_of
+    from monitor.persistence.history import History
+    from monitor.pipeline.cycle import record_history
+    from monitor.pipeline.plan import build_checks, tables_of
+    from monitor.reports.attribution import ATTRIBUTED, attribution_batches
 
     path = tmp_path / "history.duckdb"
     write_demo(str(path), TODAY, ZoneInfo("America/New_York"))

@@ -273,7 +273,7 @@ def test_duplicate_store_rows_do_not_double_count(lab: Lab) -> None:
 
 
 def test_date_without_predictions_is_ok_with_zero_total(lab: Lab) -> None:
-    from monitor.window import DateWindow
+    from monitor.pipeline.window import DateWindow
 
     lab.add_store("a")
     lab.add_prediction("a")

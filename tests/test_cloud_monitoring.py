@@ -14,8 +14,8 @@ from google.cloud import monitoring_v3
 from google.cloud.monitoring_v3.services.metric_service.transports import MetricServiceGrpcTransport
 from google.protobuf import empty_pb2
 
-from alerts.cloud_monitoring import PREFIX, CloudMonitoringSink, MonitoringSettings
 from checks.base import CheckResult
+from monitor.telemetry.cloud_monitoring import PREFIX, CloudMonitoringSink, MonitoringSettings
 
 TODAY = dt.date(2026, 2, 3)
 NOW = dt.datetime(2026, 2, 3, 4, 13, tzinfo=dt.UTC)

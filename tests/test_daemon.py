@@ -18,7 +18,7 @@ import pytest
 import yaml
 from pytest_httpserver import HTTPServer
 
-from monitor.demo_schema import PREDICTIONS_TABLE
+from monitor.demo.schema import PREDICTIONS_TABLE
 from tests.bq_peer import free_port
 from tests.conftest import ROOT, Lab, featmon, utc, write_config
 from tests.test_alerting import ENV, SlackStandIn

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from google.cloud import monitoring_dashboard_v1, monitoring_v3
 
-from alerts.cloud_monitoring import METRICS, PREFIX
+from monitor.telemetry.cloud_monitoring import METRICS, PREFIX
 from tests.conftest import ROOT
 
 DEPLOY = ROOT / "deploy"

@@ -16,15 +16,15 @@ from typing import Any
 
 import pytest
 
-from monitor.attribution import attribution_batches
 from monitor.config import Config
-from monitor.cycle import record_history, run_cycle
-from monitor.demo_schema import STORE_TABLE
-from monitor.notify import notify
-from monitor.timeline import as_text, build_timeline
-from monitor.timeline_plot import html_page, png
+from monitor.demo.schema import STORE_TABLE
+from monitor.pipeline.cycle import record_history, run_cycle
+from monitor.pipeline.notify import notify
+from monitor.pipeline.window import DateWindow
+from monitor.reports.attribution import attribution_batches
+from monitor.reports.timeline import as_text, build_timeline
+from monitor.reports.timeline_plot import html_page, png
 from monitor.warehouse.duckdb import DuckDBWarehouse
-from monitor.window import DateWindow
 from tests.conftest import DAY, Lab, featmon, utc, write_config
 
 WINDOW = DateWindow(DAY, DAY)

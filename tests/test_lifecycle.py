@@ -15,7 +15,7 @@ from alerts.lifecycle import (
     evaluate,
 )
 from checks.base import CheckResult
-from monitor.durations import parse_duration
+from checks.durations import parse_duration
 
 DAY = dt.date(2026, 2, 3)
 WINDOW = (DAY - dt.timedelta(days=1), DAY + dt.timedelta(days=1))

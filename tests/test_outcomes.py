@@ -12,10 +12,10 @@ import pytest
 
 from checks.store_freshness import StoreFreshness, StoreFreshnessSettings, deadline
 from monitor.config import parse_config
-from monitor.cycle import run_cycle
-from monitor.demo_schema import GRADING_TABLE, insert_rows
+from monitor.demo.schema import GRADING_TABLE, insert_rows
+from monitor.pipeline.cycle import run_cycle
+from monitor.pipeline.window import DateWindow
 from monitor.warehouse.duckdb import DuckDBWarehouse
-from monitor.window import DateWindow
 from tests.conftest import DAY, Lab, utc
 
 NY = ZoneInfo("America/New_York")

@@ -12,7 +12,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from alerts.lifecycle import AlertState, Notification, evaluate
-from alerts.slack import SlackSettings, SlackSink
+from alerts.sinks.slack import SlackSettings, SlackSink
 from checks.base import CheckResult
 
 TOKEN = "xoxb-secret-test-token"

@@ -8,12 +8,12 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
+from checks.query.sql import Query
 from checks.registry import CHECKS
-from checks.sql import Query
 from monitor.config import Config, parse_config
-from monitor.plan import build_checks, check_query, impact_query
+from monitor.pipeline.plan import build_checks, check_query, impact_query
+from monitor.pipeline.window import DateWindow
 from monitor.warehouse.duckdb import to_duckdb
-from monitor.window import DateWindow
 from tests.conftest import default_config_data
 
 WINDOW = DateWindow(dt.date(2026, 2, 2), dt.date(2026, 2, 3))
@@ -142,8 +142,8 @@ def test_store_feature_lookup_is_right_even_without_the_duckdb_rewrite() -> None
     with plain sqlglot, bypassing the list_position rewrite, and run it on DuckDB."""
     import duckdb
 
-    from checks.join import store_feature_sql
-    from checks.sql import Params
+    from checks.query.join import store_feature_sql
+    from checks.query.sql import Params
 
     params = Params()
     expr = store_feature_sql(config().feature_store, params, "points_avg_last_10")
@@ -170,9 +170,9 @@ def test_store_feature_lookup_is_right_even_without_the_duckdb_rewrite() -> None
 def test_grading_attribution_and_summary_queries_read_each_table_once_partition_filtered() -> None:
     import datetime as dt_
 
-    from checks.attribution import ATTRIBUTED
-    from monitor.attribution import attribution_query_for
-    from monitor.plan import summary_query
+    from checks.query.attribution import ATTRIBUTED
+    from monitor.pipeline.plan import summary_query
+    from monitor.reports.attribution import attribution_query_for
 
     cfg = config()
     assert cfg.grading is not None

@@ -77,8 +77,8 @@ def test_partitions_source_reads_the_store_partition_metadata_for_the_window() -
     import sqlglot
     from sqlglot import exp
 
-    from monitor.plan import build_checks, check_query
-    from monitor.window import DateWindow
+    from monitor.pipeline.plan import build_checks, check_query
+    from monitor.pipeline.window import DateWindow
 
     data = default_config_data()
     data["warehouse"] = {

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
-from checks.sql import Query
+from checks.query.sql import Query
 
 
 class WarehouseError(Exception):

@@ -18,7 +18,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import bigquery
 from google.cloud.bigquery.retry import DEFAULT_RETRY
 
-from checks.sql import Query
+from checks.query.sql import Query
 from monitor.config import BigQueryWarehouse as BigQuerySettings
 from monitor.warehouse.base import QueryError, Warehouse, WarehouseUnavailable
 

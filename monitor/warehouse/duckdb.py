@@ -17,13 +17,13 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from checks.sql import Query
+from checks.query.sql import Query
 from monitor.warehouse.base import QueryError, Warehouse, WarehouseUnavailable
 
 FETCH_BATCH = 1000
 
 
-# The store-side lookup checks/join.py writes for "position of a name in an array"
+# The store-side lookup checks/query/join.py writes for "position of a name in an array"
 # (BigQuery has no ARRAY_POSITION): a correlated subquery DuckDB would decorrelate into
 # a join per feature. DuckDB has the function itself.
 _POSITION_OF = re.compile(

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from checks.base import Check, Fragment, JoinColumns
-from checks.sql import Params, Query, ident, json_path_literal, table_ref
-from monitor.tables import FeatureStoreTable, GradingTable, Location, PredictionsTable
+from checks.query.sql import Params, Query, ident, json_path_literal, table_ref
+from checks.tables import FeatureStoreTable, GradingTable, Location, PredictionsTable
 
 IMPACT_AFFECTED = "impact__affected"
 HIT_PREFIX = "hit__"

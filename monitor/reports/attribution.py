@@ -9,17 +9,17 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from checks.attribution import ATTRIBUTED, Mode, Tolerances, attribution_query
 from checks.base import Check
+from checks.durations import parse_duration
 from checks.feature_mismatch import FeatureMismatchSettings
 from checks.quality_mismatch import QualityMismatchSettings
-from checks.sql import Query
+from checks.query.attribution import ATTRIBUTED, Mode, Tolerances, attribution_query
+from checks.query.sql import Query
 from monitor.config import Config
-from monitor.durations import parse_duration
-from monitor.history import Version
-from monitor.plan import tables_of
+from monitor.persistence.history import Version
+from monitor.pipeline.plan import tables_of
+from monitor.pipeline.window import DateWindow
 from monitor.warehouse.base import Warehouse
-from monitor.window import DateWindow
 
 __all__ = [
     "ATTRIBUTED",

@@ -23,7 +23,7 @@ from typing import Any
 from alerts.codec import notification_from_json, notification_to_json
 from alerts.dispatch import LoggedNotification
 from alerts.lifecycle import AlertState, Notification, Silence
-from checks.sql import Params, ParamType, Query, table_ref
+from checks.query.sql import Params, ParamType, Query, table_ref
 from monitor.warehouse.base import QueryError, Warehouse
 
 _STATE_COLUMNS: dict[str, ParamType] = {

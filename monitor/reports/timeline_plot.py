@@ -9,7 +9,7 @@ import datetime as dt
 import html
 import io
 
-from monitor.timeline import Timeline, as_text
+from monitor.reports.timeline import Timeline, as_text
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 UNMATCHED = "#7f7f7f"

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from monitor.sql_safety import check_expression, check_identifier, check_json_path, check_table
+from checks.safety import check_expression, check_identifier, check_json_path, check_table
 
 Identifier = Annotated[str, AfterValidator(check_identifier)]
 TableName = Annotated[str, AfterValidator(check_table)]

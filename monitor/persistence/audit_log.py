@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from monitor.history import ExternalWrite
+from monitor.persistence.history import ExternalWrite
 
 _DECORATOR = re.compile(r"\$(\d{8})$")
 _KINDS = (("queryConfig", "query"), ("loadConfig", "load"), ("tableCopyConfig", "copy"))

@@ -9,11 +9,11 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from monitor.attribution import Batch, attribution_batches, describe
 from monitor.config import Config
-from monitor.history import History, Version, around, merge_versions
-from monitor.plan import tables_of
-from monitor.state import StateStore
+from monitor.persistence.alert_state import StateStore
+from monitor.persistence.history import History, Version, around, merge_versions
+from monitor.pipeline.plan import tables_of
+from monitor.reports.attribution import Batch, attribution_batches, describe
 from monitor.warehouse.base import QueryError, Warehouse
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from checks.sql import Query
+from checks.query.sql import Query
 from monitor.clock import now_utc
 from monitor.config import Config
-from monitor.plan import build_checks, cycle_queries
+from monitor.pipeline.plan import build_checks, cycle_queries
+from monitor.pipeline.window import DateWindow
 from monitor.warehouse import Warehouse, WarehouseError
 from monitor.warehouse.base import EstimateUnsupported
-from monitor.window import DateWindow
 
 
 class BudgetRefused(WarehouseError):

@@ -24,12 +24,13 @@ from alerts.lifecycle import (
     Transition,
     evaluate,
 )
-from alerts.slack import SlackSettings, SlackSink
+from alerts.sinks.slack import SlackSettings, SlackSink
+from checks.durations import parse_duration
 from monitor.clock import now_utc
 from monitor.config import Config
-from monitor.cycle import RunReport, run_impact
-from monitor.durations import parse_duration
-from monitor.state import StateStore
+from monitor.persistence.alert_state import StateStore
+from monitor.pipeline.cycle import RunReport, run_impact
+from monitor.pipeline.window import DateWindow
 from monitor.warehouse import (
     LOCKED,
     Warehouse,
@@ -39,7 +40,6 @@ from monitor.warehouse import (
     open_warehouse,
 )
 from monitor.warehouse.duckdb import DuckDBWarehouse
-from monitor.window import DateWindow
 
 log = logging.getLogger("featmon.notify")
 
@@ -66,8 +66,8 @@ def notifiers(config: Config, wh: Warehouse | None = None) -> list[Notifier]:
 
 def timeline_renderer(config: Config, wh: Warehouse) -> Callable[[str], bytes | None]:
     """Render a game date's timeline PNG at most once per run, from this run's connection."""
-    from monitor.timeline import build_timeline
-    from monitor.timeline_plot import png
+    from monitor.reports.timeline import build_timeline
+    from monitor.reports.timeline_plot import png
 
     cache: dict[str, bytes] = {}
 
@@ -113,7 +113,7 @@ def publish_metrics(config: Config, report: RunReport, now: dt.datetime) -> list
     cm = config.alerts.cloud_monitoring
     if cm is None:
         return []
-    from alerts.cloud_monitoring import CloudMonitoringSink, MonitoringSettings
+    from monitor.telemetry.cloud_monitoring import CloudMonitoringSink, MonitoringSettings
 
     client = None
     if cm.endpoint:
@@ -147,8 +147,8 @@ def log_run(
     cl = config.alerts.cloud_logging
     if cl is None:
         return
-    from alerts.cloud_logging import RunLogger
     from alerts.model import alerts_from
+    from monitor.telemetry.cloud_logging import RunLogger
 
     fmt = log_format or cl.format
     if fmt == "auto":

@@ -14,16 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checks.base import Check, CheckResult
-from checks.impact import ImpactRow
+from checks.durations import parse_duration
+from checks.query.impact import ImpactRow
+from checks.query.sql import Query
 from checks.registry import CHECKS
-from checks.sql import Query
-from monitor.attribution import ATTRIBUTED, attribution_batches, describe
 from monitor.clock import now_utc
 from monitor.config import Config
-from monitor.cost import BudgetRefused, over_budget
-from monitor.durations import parse_duration
-from monitor.history import History, Version, around, merge_versions, unseen_before
-from monitor.plan import (
+from monitor.persistence.history import History, Version, around, merge_versions, unseen_before
+from monitor.pipeline.cost import BudgetRefused, over_budget
+from monitor.pipeline.plan import (
     build_checks,
     check_query,
     cycle_queries,
@@ -31,6 +30,8 @@ from monitor.plan import (
     summary_query,
     tables_of,
 )
+from monitor.pipeline.window import DateWindow
+from monitor.reports.attribution import ATTRIBUTED, attribution_batches, describe
 from monitor.warehouse import (
     QueryError,
     Warehouse,
@@ -38,7 +39,6 @@ from monitor.warehouse import (
     open_for_reading,
     open_for_writing,
 )
-from monitor.window import DateWindow
 
 
 @dataclass
@@ -129,7 +129,7 @@ def run_cycle(
 
 
 def record_history(config: Config, window: DateWindow, now: dt.datetime) -> list[str]:
-    """New store versions for the window (monitor/history.py); problems, never raised: a
+    """New store versions for the window (monitor/persistence/history.py); problems, never raised: a
     failed recording must not stop the checks (which report an unreachable warehouse)."""
     assert config.history is not None
     audit = config.history.audit_log
@@ -141,7 +141,7 @@ def record_history(config: Config, window: DateWindow, now: dt.datetime) -> list
             if audit is None:
                 return []
             try:
-                from monitor.audit_log import fetch_writes
+                from monitor.persistence.audit_log import fetch_writes
 
                 since = now - parse_duration(audit.lookback)
                 store = tables_of(config).store.table

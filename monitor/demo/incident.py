@@ -30,7 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.config import Config
-from monitor.demo_schema import (
+from monitor.demo.schema import (
     GRADING_TABLE,
     PREDICTIONS_TABLE,
     RUN_HISTORY_TABLE,
@@ -499,9 +499,9 @@ def _load(target: Any, data: DemoData, moment: dt.datetime | None) -> None:
 
 def _replay(config: Config, moment: dt.datetime, check: bool) -> None:
     """One featmon run at `moment`: history always, checks and alert state if `check`."""
-    from monitor.cycle import record_history, run_cycle
-    from monitor.notify import notify
-    from monitor.window import resolve_window
+    from monitor.pipeline.cycle import record_history, run_cycle
+    from monitor.pipeline.notify import notify
+    from monitor.pipeline.window import resolve_window
 
     window = resolve_window(config, now=moment)
     if not check:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from checks.hit_rate_drop import hit_rates
-from checks.join import HIT_PREFIX, IMPACT_AFFECTED
+from checks.query.join import HIT_PREFIX, IMPACT_AFFECTED
 
 # Impact column -> the check whose per-prediction flag it counts.
 COLUMNS: dict[str, str] = {

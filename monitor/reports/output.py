@@ -20,9 +20,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from checks.base import CheckResult
-from checks.impact import FIELDS as IMPACT_FIELDS
-from checks.impact import HIT_FIELDS, ImpactRow, rate_of
-from monitor.cycle import RunReport
+from checks.query.impact import FIELDS as IMPACT_FIELDS
+from checks.query.impact import HIT_FIELDS, ImpactRow, rate_of
+from monitor.pipeline.cycle import RunReport
 
 STATUS_STYLE = {"ok": "green", "alert": "bold red", "error": "bold magenta"}
 

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from checks.attribution import entity_sql
-from checks.join import Tables, store_feature_sql
-from checks.sql import Params, ParamType, Query, ident, table_ref
+from checks.query.attribution import entity_sql
+from checks.query.join import Tables, store_feature_sql
+from checks.query.sql import Params, ParamType, Query, ident, table_ref
 from monitor.config import HistoryConfig
-from monitor.state import ddl, insert_sql
+from monitor.persistence.alert_state import ddl, insert_sql
 from monitor.warehouse.base import Warehouse
 
 OBSERVED, LOG_TABLE, AUDIT_LOG = "featmon", "log_table", "audit_log"

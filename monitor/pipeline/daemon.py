@@ -29,7 +29,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import Config
-from monitor.window import resolve_window
+from monitor.pipeline.window import resolve_window
 
 log = logging.getLogger("featmon.daemon")
 _EVERY = re.compile(r"^\s*(\d+)\s*([smh])\s*$")

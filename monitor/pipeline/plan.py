@@ -9,13 +9,13 @@ import datetime as dt
 from collections.abc import Sequence
 
 from checks.base import Check
-from checks.impact import COLUMNS as IMPACT_CHECKS
-from checks.join import Tables, build_query
+from checks.query.impact import COLUMNS as IMPACT_CHECKS
+from checks.query.join import Tables, build_query
+from checks.query.sql import Query
+from checks.query.store_summary import store_summary_query
 from checks.registry import CHECKS
-from checks.sql import Query
-from checks.store_summary import store_summary_query
 from monitor.config import Config
-from monitor.window import DateWindow
+from monitor.pipeline.window import DateWindow
 
 
 def tables_of(config: Config) -> Tables:

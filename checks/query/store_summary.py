@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from checks.join import Tables, write_times_sql
-from checks.sql import Params, Query, ident, table_ref
+from checks.query.join import Tables, write_times_sql
+from checks.query.sql import Params, Query, ident, table_ref
 
 
 def store_summary_query(

@@ -25,7 +25,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from alerts.lifecycle import Notification
-from alerts.slack_message import SlackMessage, firing_message, resolved_message
+from alerts.sinks.slack_message import SlackMessage, firing_message, resolved_message
 
 log = logging.getLogger("featmon.slack")
 

@@ -1,6 +1,6 @@
 """Which recorded feature-store version each prediction was built from.
 
-The store keeps no history, so featmon records one (monitor/history.py: a fingerprint
+The store keeps no history, so featmon records one (monitor/persistence/history.py: a fingerprint
 per entity and write). A prediction matches a recorded version of its own entity when
 the quality it logged is within the quality tolerance and every named feature it logged
 is within the feature tolerance, and the version was written before the prediction was
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from checks.base import Check
-from checks.join import Tables, prediction_rows
 from checks.quality_mismatch import EPSILON
-from checks.sql import Params, Query, ident, json_path_literal, table_ref
+from checks.query.join import Tables, prediction_rows
+from checks.query.sql import Params, Query, ident, json_path_literal, table_ref
 
 # The checks whose flagged predictions are attributed.
 ATTRIBUTED = ("stale_predictions", "quality_mismatch", "feature_mismatch")
