@@ -7,7 +7,7 @@ import json
 import pytest
 
 from checks.registry import CHECKS
-from tests.conftest import DAY, Lab, utc
+from tests.lab import DAY, Lab, utc
 
 
 def snap(quality: float | None = 87.59, **values: object) -> dict[str, object]:

@@ -16,18 +16,13 @@ from typing import Any
 import duckdb
 import pytest
 import yaml
-from pytest_httpserver import HTTPServer
 
 from monitor.demo.schema import PREDICTIONS_TABLE
-from tests.bq_peer import free_port
-from tests.conftest import ROOT, Lab, featmon, utc, write_config
-from tests.test_alerting import ENV, SlackStandIn
-
-
-@pytest.fixture
-def slack(httpserver: HTTPServer) -> SlackStandIn:
-    return SlackStandIn(httpserver)
-
+from monitor.warehouse.duckdb import DuckDBWarehouse
+from tests.alerts.scenario import ENV
+from tests.lab import ROOT, Lab, featmon, utc, write_config
+from tests.peers import free_port
+from tests.peers.slack import SlackStandIn
 
 # Takes the warehouse's write lock (retrying while the daemon reads) and keeps it.
 HOLD_LOCK = """
@@ -43,14 +38,14 @@ time.sleep(float(sys.argv[2]))
 """
 
 
-def config_for(lab: Lab, server: HTTPServer, tmp_path: Path, **extra: Any) -> Path:
+def config_for(lab: Lab, slack: SlackStandIn, tmp_path: Path, **extra: Any) -> Path:
     data = lab.config_data()
     data["schedule"] = {"every": "1s"}
     data["checks"] = {"quality_mismatch": {"severity": "critical", "tolerance": 0.5}}
     data["alerts"] = {
         "slack": {
             "token": "${TEST_SLACK_TOKEN}",
-            "base_url": server.url_for("/api/"),
+            "base_url": slack.base_url,
             "max_retries": 0,
         }
     }
@@ -110,6 +105,12 @@ def write(lab: Lab, sql: str) -> None:
     raise AssertionError("could not get the warehouse write lock")
 
 
+def heartbeats(tmp_path: Path) -> int:
+    """Cycles the daemon has finished so far (one heartbeat log line each)."""
+    err = tmp_path / "daemon.err"
+    return err.read_text().count("heartbeat: cycle ") if err.exists() else 0
+
+
 def stop(proc: subprocess.Popen[str], tmp_path: Path) -> str:
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=15) == 0
@@ -118,7 +119,6 @@ def stop(proc: subprocess.Popen[str], tmp_path: Path) -> str:
 
 def test_incident_appearing_mid_run_fires_once_then_resolves_and_stops_cleanly(
     lab: Lab,
-    httpserver: HTTPServer,
     slack: SlackStandIn,
     tmp_path: Path,
     daemon: Callable[..., subprocess.Popen[str]],
@@ -126,7 +126,7 @@ def test_incident_appearing_mid_run_fires_once_then_resolves_and_stops_cleanly(
     lab.add_store("a", quality=87.59, written_at=utc("22:30"))
     lab.add_prediction("a", quality=87.59, made_at=utc("23:12:42"))
     lab.flush()
-    proc = daemon(config_for(lab, httpserver, tmp_path))
+    proc = daemon(config_for(lab, slack, tmp_path))
     err = tmp_path / "daemon.err"
     assert wait_for(lambda: err.exists() and err.read_text().count("heartbeat") >= 2)
     assert slack.methods() == []  # clean so far
@@ -138,8 +138,17 @@ def test_incident_appearing_mid_run_fires_once_then_resolves_and_stops_cleanly(
     latency = time.monotonic() - injected
     print(f"detection latency: {latency:.2f}s")
     assert latency < 10
-    time.sleep(2.5)  # several more cycles: still one message
+    # Three more cycles finish, each still seeing the alert: still one message.
+    beats = heartbeats(tmp_path)
+    assert wait_for(lambda: heartbeats(tmp_path) >= beats + 3)
     assert slack.methods() == ["chat.postMessage"]
+    lines = (tmp_path / "daemon.out").read_text().splitlines()  # a report per cycle
+    after = lines[lines.index("notifications: sent=1 pending=0 reconciled=0") + 1 :]
+    notified = [line for line in after if line.startswith("notifications:")]
+    statuses = [line.split()[:3] for line in after if line.startswith("status=")]
+    assert len(notified) >= 2, lines  # later cycles ran the notify phase...
+    assert set(notified) == {"notifications: sent=0 pending=0 reconciled=0"}  # ...sending nothing
+    assert statuses == [["status=alert", "alerts=1", "errors=0"]] * len(statuses)  # still firing
 
     write(lab, f"UPDATE {PREDICTIONS_TABLE} SET feature_quality_score = 87.59")
     assert wait_for(lambda: slack.methods()[-1:] == ["chat.update"] and len(slack.methods()) == 3)
@@ -150,7 +159,6 @@ def test_incident_appearing_mid_run_fires_once_then_resolves_and_stops_cleanly(
 
 def test_a_broken_check_does_not_stop_the_daemon(
     lab: Lab,
-    httpserver: HTTPServer,
     slack: SlackStandIn,
     tmp_path: Path,
     daemon: Callable[..., subprocess.Popen[str]],
@@ -158,7 +166,7 @@ def test_a_broken_check_does_not_stop_the_daemon(
     lab.add_store("a")
     lab.add_prediction("a")
     lab.flush()
-    config = config_for(lab, httpserver, tmp_path)
+    config = config_for(lab, slack, tmp_path)
     data = yaml.safe_load(config.read_text())
     data["predictions"]["quality"] = [{"column": "renamed_quality"}]
     proc = daemon(write_config(config, data))
@@ -173,7 +181,6 @@ def test_a_broken_check_does_not_stop_the_daemon(
 
 def test_a_locked_warehouse_delays_cycles_without_overlap_and_health_reports_it(
     lab: Lab,
-    httpserver: HTTPServer,
     slack: SlackStandIn,
     tmp_path: Path,
     daemon: Callable[..., subprocess.Popen[str]],
@@ -182,7 +189,7 @@ def test_a_locked_warehouse_delays_cycles_without_overlap_and_health_reports_it(
     lab.add_prediction("a")
     lab.flush()
     port = free_port()
-    proc = daemon(config_for(lab, httpserver, tmp_path), "--health-port", str(port))
+    proc = daemon(config_for(lab, slack, tmp_path), "--health-port", str(port))
     err = tmp_path / "daemon.err"
 
     def health() -> int:
@@ -216,29 +223,66 @@ def test_a_locked_warehouse_delays_cycles_without_overlap_and_health_reports_it(
     stop(proc, tmp_path)
 
 
+# `featmon check` with featmon's INFO log lines on stderr (the command configures no logging,
+# so it prints only warnings): they show when a run waits for another.
+CHECK_LOGGING_INFO = (
+    "import logging, sys; logging.basicConfig(stream=sys.stderr); "
+    "logging.getLogger('featmon').setLevel(logging.INFO); "
+    "from monitor.cli import main; main()"
+)
+
+
 def test_two_checks_started_together_notify_once(
-    lab: Lab, httpserver: HTTPServer, slack: SlackStandIn, tmp_path: Path
+    lab: Lab, slack: SlackStandIn, tmp_path: Path
 ) -> None:
+    """Two overlapping `featmon check` runs: the first to notify posts while the other
+    waits for it (on the embedded DuckDB file, the notifier's write connection holds the
+    file for its whole lease, so the other waits on the file's lock), then sees the alert
+    already notified and posts nothing."""
     lab.add_store("a", quality=87.59)
     lab.add_prediction("a", quality=65.46)
     lab.flush()
-    config = config_for(lab, httpserver, tmp_path)
+    config = config_for(lab, slack, tmp_path)
     env = {**ENV, "FEATMON_NOW": "2026-02-03T05:00:00+00:00"}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "monitor", "check", "-c", str(config)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+    errs = [tmp_path / f"check-{i}.err" for i in range(2)]
+    procs = []
+    # The token tells the two runs apart in Slack's records.
+    with slack.holding_posts(), errs[0].open("w") as err0, errs[1].open("w") as err1:
+        for i, err in enumerate((err0, err1)):
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", CHECK_LOGGING_INFO, "check", "-c", str(config)],
+                    cwd=ROOT,
+                    env={**env, "TEST_SLACK_TOKEN": f"xoxb-run-{i}"},
+                    stdout=subprocess.PIPE,
+                    stderr=err,
+                    text=True,
+                )
+            )
+        # One run posts and is held mid-delivery, inside its notification lease...
+        assert wait_for(lambda: slack.methods() == ["chat.postMessage"], timeout=60)
+        winner = [f"Bearer xoxb-run-{i}" for i in range(2)].index(slack.calls[0]["auth"])
+        loser = 1 - winner
+        # ...and the other cannot get past it: it waits, and says so.
+        waiting = "warehouse is locked by another process; delaying the cycle"
+        assert wait_for(lambda: waiting in errs[loser].read_text(), timeout=15), (
+            procs[loser].poll(),
+            errs[loser].read_text(),
         )
-        for _ in range(2)
-    ]
-    outputs = [p.communicate(timeout=60) for p in procs]
-    codes = [p.returncode for p in procs]
-    assert 0 in codes, outputs
-    assert slack.methods() == ["chat.postMessage"], outputs
+        assert procs[loser].poll() is None
+    outputs = [p.communicate(timeout=60)[0] for p in procs]
+    logs = [e.read_text() for e in errs]
+    assert [p.returncode for p in procs] == [0, 0], logs
+    assert "notifications: sent=1 pending=0 reconciled=0" in outputs[winner], logs
+    assert "notifications: sent=0 pending=0 reconciled=0" in outputs[loser], logs
+    assert slack.methods() == ["chat.postMessage"]
+    assert {c["auth"] for c in slack.calls} == {f"Bearer xoxb-run-{winner}"}
+    # The waiter went through the lease after the poster released it.
+    with DuckDBWarehouse(lab.path) as wh:
+        [(holder,)] = wh.con.execute(
+            "SELECT holder FROM featmon_state.leases WHERE name = 'notify'"
+        ).fetchall()
+    assert holder.split(":")[1] == str(procs[loser].pid)
     # A later run delivers anything the loser could not (and still no duplicate).
     assert featmon("check", "-c", str(config), env=env).returncode == 0
     assert slack.methods() == ["chat.postMessage"]
@@ -246,7 +290,6 @@ def test_two_checks_started_together_notify_once(
 
 def test_sigterm_flushes_pending_notifications(
     lab: Lab,
-    httpserver: HTTPServer,
     slack: SlackStandIn,
     tmp_path: Path,
     daemon: Callable[..., subprocess.Popen[str]],
@@ -254,7 +297,7 @@ def test_sigterm_flushes_pending_notifications(
     lab.add_store("a", quality=87.59)
     lab.add_prediction("a", quality=65.46)
     lab.flush()
-    config = config_for(lab, httpserver, tmp_path, schedule={"every": "1h"})
+    config = config_for(lab, slack, tmp_path, schedule={"every": "1h"})
     slack.down = True
     proc = daemon(config)
     err = tmp_path / "daemon.err"

@@ -14,7 +14,6 @@ import http.client
 import io
 import json
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -29,14 +28,10 @@ from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
+from tests.peers import free_port
+
 PROJECT = "test-proj"
-LAUNCHER = Path(__file__).parent / "bqemulator" / "launch.py"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+LAUNCHER = Path(__file__).resolve().parent.parent / "bqemulator" / "launch.py"
 
 
 class Emulator:

@@ -6,31 +6,24 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-import pytest
-from pytest_httpserver import HTTPServer
-
-from tests.conftest import Lab, utc
-from tests.test_alerting import SlackStandIn, check, setup
+from tests.alerts.scenario import check, setup
+from tests.lab import Lab, utc
+from tests.peers.slack import SlackStandIn
 
 T0 = utc("23:30")
 
 
-@pytest.fixture
-def slack(httpserver: HTTPServer) -> SlackStandIn:
-    return SlackStandIn(httpserver)
-
-
-def attaching(lab: Lab, server: HTTPServer, tmp_path: Path) -> Path:
-    path = setup(lab, server, tmp_path)
+def attaching(lab: Lab, slack: SlackStandIn, tmp_path: Path) -> Path:
+    path = setup(lab, slack, tmp_path)
     text = path.read_text().replace("max_retries: 0", "max_retries: 0\n    attach_timeline: true")
     path.write_text(text)
     return path
 
 
 def test_a_new_alert_gets_the_timeline_png_in_its_thread(
-    lab: Lab, httpserver: HTTPServer, slack: SlackStandIn, tmp_path: Path
+    lab: Lab, slack: SlackStandIn, tmp_path: Path
 ) -> None:
-    config = attaching(lab, httpserver, tmp_path)
+    config = attaching(lab, slack, tmp_path)
     run = check(config, T0)
     assert run.returncode == 0, run.stderr
     post = next(c["body"] for c in slack.calls if c["method"] == "chat.postMessage")
@@ -47,10 +40,10 @@ def test_a_new_alert_gets_the_timeline_png_in_its_thread(
 
 
 def test_without_files_write_the_alert_still_goes_out(
-    lab: Lab, httpserver: HTTPServer, slack: SlackStandIn, tmp_path: Path
+    lab: Lab, slack: SlackStandIn, tmp_path: Path
 ) -> None:
     slack.upload_error = "missing_scope"
-    config = attaching(lab, httpserver, tmp_path)
+    config = attaching(lab, slack, tmp_path)
     run = check(config, T0)
     assert run.returncode == 0, run.stderr
     assert "notifications: sent=1 pending=0" in run.stdout

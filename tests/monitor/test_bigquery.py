@@ -24,8 +24,10 @@ from monitor.demo.incident import build_demo_data, write_demo
 from monitor.pipeline.cycle import run_cycle, run_impact
 from monitor.pipeline.window import DateWindow
 from monitor.warehouse import open_warehouse
-from tests import bq_peer
-from tests.conftest import ROOT, default_config_data, featmon, write_config
+from tests.lab import ROOT, default_config_data, featmon, write_config
+from tests.peers import bigquery as bq_peer
+from tests.peers import free_port
+from tests.peers.slack import SlackStandIn
 
 TODAY = dt.date(2026, 2, 3)
 WINDOW = DateWindow(TODAY - dt.timedelta(days=2), TODAY + dt.timedelta(days=1))
@@ -270,7 +272,7 @@ def test_unknown_column_is_a_clear_error_for_that_check_only(emulator: bq_peer.E
 
 
 def test_unreachable_bigquery_is_an_error_for_every_check() -> None:
-    config = bq_config(f"http://127.0.0.1:{bq_peer.free_port()}", retry_deadline_s=1)
+    config = bq_config(f"http://127.0.0.1:{free_port()}", retry_deadline_s=1)
     results = run_cycle(config, WINDOW).results
     assert len(results) == len(CHECKS) and {r.status for r in results} == {"error"}
 
@@ -406,13 +408,10 @@ def test_production_config_file_against_the_emulator_matches_the_embedded_run(
 
 
 def test_alert_state_lives_in_bigquery_across_processes(
-    emulator: bq_peer.Emulator, httpserver: Any, tmp_path: Path
+    emulator: bq_peer.Emulator, slack: SlackStandIn, tmp_path: Path
 ) -> None:
     """The same lifecycle with its state in a BigQuery dataset: fire once, no duplicate on
     the next process, pending while Slack is down, listed by `featmon alerts`."""
-    from tests.test_alerting import SlackStandIn
-
-    slack = SlackStandIn(httpserver)
     data = bq_config_data(emulator.endpoint)
     data["window"] = {"from": TODAY.isoformat(), "to": TODAY.isoformat()}
     data["checks"] = {
@@ -420,9 +419,7 @@ def test_alert_state_lives_in_bigquery_across_processes(
         "stale_predictions": {"severity": "critical"},
     }
     data["state"] = {"dataset": "featmon_state_test"}
-    data["alerts"] = {
-        "slack": {"token": "xoxb-test", "base_url": httpserver.url_for("/api/"), "max_retries": 0}
-    }
+    data["alerts"] = {"slack": {"token": "xoxb-test", "base_url": slack.base_url, "max_retries": 0}}
     path = write_config(tmp_path / "bq-alerts.yaml", data)
     t0 = dt.datetime(2026, 2, 3, 5, 0, tzinfo=dt.UTC)
 

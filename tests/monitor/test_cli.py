@@ -16,7 +16,7 @@ import yaml
 from checks.registry import CHECKS
 from monitor.config import parse_config
 from monitor.pipeline.window import today_in
-from tests.conftest import ROOT, default_config_data, featmon
+from tests.lab import ROOT, default_config_data, featmon
 
 RESULT_KEYS = {
     "check",

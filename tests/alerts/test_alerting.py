@@ -4,129 +4,19 @@ delivering to a local Slack stand-in through the official slack-sdk client."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import pytest
 import yaml
-from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from monitor.demo.schema import PREDICTIONS_TABLE
 from monitor.warehouse.duckdb import DuckDBWarehouse
-from tests.conftest import DAY, Lab, featmon, utc, write_config
+from tests.alerts.scenario import ENV, check, setup
+from tests.lab import DAY, Lab, featmon, utc, write_config
+from tests.peers.slack import SlackStandIn
 
 T0 = dt.datetime(2026, 2, 3, 5, 0, tzinfo=dt.UTC)
-ENV = {**os.environ, "TEST_SLACK_TOKEN": "xoxb-test-token"}
-
-
-class SlackStandIn:
-    """Answers chat.postMessage / chat.update / conversations.* like Slack, recording all."""
-
-    def __init__(self, server: HTTPServer) -> None:
-        self.calls: list[dict[str, Any]] = []
-        self.messages: list[dict[str, Any]] = []  # top-level messages, for history
-        self.uploads: list[bytes] = []  # file bodies sent to the upload URL
-        self.down = False
-        self.upload_error: str | None = None  # e.g. missing_scope (no files:write)
-        ts = itertools.count(1)
-
-        def api(request: Request) -> Response:
-            method = request.path.rsplit("/", 1)[-1]
-            body = request.get_json(silent=True) or dict(request.form)
-            if self.down:
-                return Response("upstream down", status=503)
-            self.calls.append({"method": method, "body": body})
-            answer: dict[str, Any] = {"ok": True}
-            if method == "chat.postMessage":
-                message = {
-                    "ts": f"1770100000.{next(ts):06d}",
-                    "text": body.get("text"),
-                    "metadata": body.get("metadata"),
-                    "thread_ts": body.get("thread_ts"),
-                }
-                if not body.get("thread_ts"):
-                    self.messages.append(message)
-                answer.update(channel="C1", ts=message["ts"])
-            elif method == "chat.update":
-                answer.update(channel=body["channel"], ts=body["ts"])
-            elif method == "conversations.list":
-                answer["channels"] = [{"id": "C1", "name": "nba-alerts"}]
-            elif method == "conversations.history":
-                answer["messages"] = list(reversed(self.messages))
-            elif method == "files.getUploadURLExternal":
-                if self.upload_error:
-                    answer = {"ok": False, "error": self.upload_error}
-                else:
-                    answer.update(file_id="F1", upload_url=server.url_for("/upload/F1"))
-            elif method == "files.completeUploadExternal":
-                answer["files"] = [{"id": "F1", "title": "timeline"}]
-            return Response(json.dumps(answer), content_type="application/json")
-
-        def upload(request: Request) -> Response:
-            self.uploads.append(request.get_data())
-            return Response("OK - 1234", status=200)
-
-        server.expect_request("/api/chat.postMessage").respond_with_handler(api)
-        server.expect_request("/api/chat.update").respond_with_handler(api)
-        server.expect_request("/api/conversations.list").respond_with_handler(api)
-        server.expect_request("/api/conversations.history").respond_with_handler(api)
-        for method in ("files.getUploadURLExternal", "files.completeUploadExternal"):
-            server.expect_request(f"/api/{method}").respond_with_handler(api)
-        server.expect_request("/upload/F1", method="POST").respond_with_handler(upload)
-
-    def methods(self) -> list[str]:
-        return [
-            c["method"]
-            for c in self.calls
-            if not c["method"].startswith(("conversations.", "files."))
-        ]
-
-
-@pytest.fixture
-def slack(httpserver: HTTPServer) -> Iterator[SlackStandIn]:
-    yield SlackStandIn(httpserver)
-
-
-def setup(lab: Lab, server: HTTPServer, tmp_path: Path, **alerts: Any) -> Path:
-    lab.add_store("a", quality=87.59, written_at=utc("22:30"))
-    for _ in range(3):
-        lab.add_prediction("a", quality=65.46, made_at=utc("23:12:42"))
-    lab.flush()
-    data = lab.config_data()
-    data["checks"] = {"quality_mismatch": {"severity": "critical", "tolerance": 0.5}}
-    data["alerts"] = {
-        "repeat_interval": "4h",
-        "runbook_url": "https://runbooks.example/featmon",
-        "console": {},
-        "cloud_logging": {"format": "json"},
-        "slack": {
-            "token": "${TEST_SLACK_TOKEN}",
-            "base_url": server.url_for("/api/"),
-            "channels": {"critical": "#nba-alerts", "warning": "#nba-alerts"},
-            "max_retries": 0,
-        },
-        **alerts,
-    }
-    return write_config(tmp_path / "featmon.yaml", data)
-
-
-def check(config: Path, at: dt.datetime, **env: str) -> Any:
-    return featmon(
-        "check",
-        "-c",
-        str(config),
-        env={
-            **os.environ,
-            "FEATMON_NOW": at.isoformat(),
-            "TEST_SLACK_TOKEN": "xoxb-test-token",
-            **env,
-        },
-    )
 
 
 def add_bad_predictions(lab: Lab, n: int) -> None:
@@ -142,9 +32,9 @@ def fix_predictions(lab: Lab) -> None:
 
 
 def test_fire_once_repeat_update_and_resolve_across_processes(
-    lab: Lab, httpserver: HTTPServer, slack: SlackStandIn, tmp_path: Path
+    lab: Lab, slack: SlackStandIn, tmp_path: Path
 ) -> None:
-    config = setup(lab, httpserver, tmp_path)
+    config = setup(lab, slack, tmp_path)
     first = check(config, T0)
     assert first.returncode == 0, first.stderr
     assert "notifications: sent=1 pending=0" in first.stdout
@@ -186,9 +76,9 @@ def test_fire_once_repeat_update_and_resolve_across_processes(
 
 
 def test_slack_down_for_three_runs_then_exactly_one_message(
-    lab: Lab, httpserver: HTTPServer, slack: SlackStandIn, tmp_path: Path
+    lab: Lab, slack: SlackStandIn, tmp_path: Path
 ) -> None:
-    config = setup(lab, httpserver, tmp_path)
+    config = setup(lab, slack, tmp_path)
     slack.down = True
     stderrs = []
     for minutes in (0, 5, 10):
@@ -206,9 +96,9 @@ def test_slack_down_for_three_runs_then_exactly_one_message(
 
 
 def test_a_crash_between_sending_and_recording_does_not_post_twice(
-    lab: Lab, httpserver: HTTPServer, slack: SlackStandIn, tmp_path: Path
+    lab: Lab, slack: SlackStandIn, tmp_path: Path
 ) -> None:
-    config = setup(lab, httpserver, tmp_path)
+    config = setup(lab, slack, tmp_path)
     crashed = check(config, T0, FEATMON_FAULT_CRASH_AFTER_DELIVERY="1")
     assert crashed.returncode == 75
     assert slack.methods() == ["chat.postMessage"]
@@ -220,9 +110,9 @@ def test_a_crash_between_sending_and_recording_does_not_post_twice(
 
 
 def test_silence_from_the_cli_mutes_until_expired(
-    lab: Lab, httpserver: HTTPServer, slack: SlackStandIn, tmp_path: Path
+    lab: Lab, slack: SlackStandIn, tmp_path: Path
 ) -> None:
-    config = setup(lab, httpserver, tmp_path)
+    config = setup(lab, slack, tmp_path)
     added = featmon(
         "silence",
         "add",
@@ -260,9 +150,9 @@ def test_silence_from_the_cli_mutes_until_expired(
 
 
 def test_a_check_error_never_resolves_and_raises_its_own_alert(
-    lab: Lab, httpserver: HTTPServer, slack: SlackStandIn, tmp_path: Path
+    lab: Lab, slack: SlackStandIn, tmp_path: Path
 ) -> None:
-    config = setup(lab, httpserver, tmp_path)
+    config = setup(lab, slack, tmp_path)
     check(config, T0)
     broken = yaml.safe_load(config.read_text())
     broken["predictions"]["quality"] = [{"column": "renamed_quality"}]
@@ -278,13 +168,13 @@ def test_a_check_error_never_resolves_and_raises_its_own_alert(
 
 
 def test_state_store_locked_by_another_process_is_loud_not_silent(
-    lab: Lab, httpserver: HTTPServer, slack: SlackStandIn, tmp_path: Path
+    lab: Lab, slack: SlackStandIn, tmp_path: Path
 ) -> None:
     import subprocess
     import sys
     import time
 
-    config = setup(lab, httpserver, tmp_path)
+    config = setup(lab, slack, tmp_path)
     data = yaml.safe_load(config.read_text())
     data["state"] = {"wait_s": 1}
     write_config(config, data)
@@ -314,7 +204,7 @@ def test_state_store_locked_by_another_process_is_loud_not_silent(
 
 
 def test_inhibition_from_config_across_processes(
-    lab: Lab, httpserver: HTTPServer, slack: SlackStandIn, tmp_path: Path
+    lab: Lab, slack: SlackStandIn, tmp_path: Path
 ) -> None:
     """missing_features firing on a date mutes stale_predictions on that date."""
     lab.add_store("a", created_at=utc("17:00"), written_at=utc("22:30"))
@@ -330,7 +220,7 @@ def test_inhibition_from_config_across_processes(
         "inhibit": [{"source": "missing_features", "target": "stale_predictions"}],
         "slack": {
             "token": "${TEST_SLACK_TOKEN}",
-            "base_url": httpserver.url_for("/api/"),
+            "base_url": slack.base_url,
             "max_retries": 0,
         },
     }
@@ -344,9 +234,9 @@ def test_inhibition_from_config_across_processes(
 
 
 def test_dry_run_shows_what_would_be_notified_and_touches_nothing(
-    lab: Lab, httpserver: HTTPServer, slack: SlackStandIn, tmp_path: Path
+    lab: Lab, slack: SlackStandIn, tmp_path: Path
 ) -> None:
-    config = setup(lab, httpserver, tmp_path)
+    config = setup(lab, slack, tmp_path)
     for minutes in (0, 1):
         proc = featmon(
             "check",

@@ -14,7 +14,7 @@ import yaml
 from google.cloud import monitoring_dashboard_v1, monitoring_v3
 
 from monitor.telemetry.cloud_monitoring import METRICS, PREFIX
-from tests.conftest import ROOT
+from tests.lab import ROOT
 
 DEPLOY = ROOT / "deploy"
 POLICIES = sorted((DEPLOY / "alert-policies").glob("*.json"))

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.lab import ROOT
 
 
 def test_bench_quick_run_agrees_and_prints_its_line(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from monitor.config import Config, parse_config
 from monitor.pipeline.plan import build_checks, check_query, impact_query
 from monitor.pipeline.window import DateWindow
 from monitor.warehouse.duckdb import to_duckdb
-from tests.conftest import default_config_data
+from tests.lab import default_config_data
 
 WINDOW = DateWindow(dt.date(2026, 2, 2), dt.date(2026, 2, 3))
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from monitor.config import ConfigError, parse_config
-from tests.conftest import Lab, default_config_data, utc
+from tests.lab import Lab, default_config_data, utc
 
 LOG_TABLE = {
     "source": "log_table",

@@ -239,7 +239,7 @@ def test_cloud_run_job_resource(server: MetricServer, monkeypatch: pytest.Monkey
 def test_a_featmon_run_writes_its_metrics(server: MetricServer, tmp_path: Any) -> None:
     """`featmon check` as a process, configured with alerts.cloud_monitoring, writes the
     run's series to the MetricService it is pointed at."""
-    from tests.conftest import Lab, featmon, utc, write_config
+    from tests.lab import Lab, featmon, utc, write_config
 
     lab = Lab(tmp_path / "wh.duckdb")
     lab.add_store("a", quality=87.59)

@@ -25,7 +25,7 @@ from monitor.reports.attribution import attribution_batches
 from monitor.reports.timeline import as_text, build_timeline
 from monitor.reports.timeline_plot import html_page, png
 from monitor.warehouse.duckdb import DuckDBWarehouse
-from tests.conftest import DAY, Lab, featmon, utc, write_config
+from tests.lab import DAY, Lab, featmon, utc, write_config
 
 WINDOW = DateWindow(DAY, DAY)
 OLD = {"points_avg_last_5": 12.8, "points_avg_last_10": 14.0}

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import Lab, featmon, utc, write_config
+from tests.lab import Lab, featmon, utc, write_config
 
 
 def entries(stderr: str) -> list[dict[str, Any]]:

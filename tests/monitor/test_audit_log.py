@@ -18,7 +18,7 @@ from monitor.pipeline.plan import tables_of
 from monitor.pipeline.window import DateWindow
 from monitor.reports.timeline import as_text, build_timeline
 from monitor.warehouse.duckdb import DuckDBWarehouse
-from tests.conftest import DAY, Lab, utc
+from tests.lab import DAY, Lab, utc
 
 STORE = "projects/nba/datasets/nba_predictions/tables/ml_feature_store_v2"
 

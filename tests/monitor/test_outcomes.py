@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,9 @@ from monitor.demo.schema import GRADING_TABLE, insert_rows
 from monitor.pipeline.cycle import run_cycle
 from monitor.pipeline.window import DateWindow
 from monitor.warehouse.duckdb import DuckDBWarehouse
-from tests.conftest import DAY, Lab, utc
+from tests.alerts.scenario import check, setup
+from tests.lab import DAY, Lab, utc
+from tests.peers.slack import SlackStandIn
 
 NY = ZoneInfo("America/New_York")
 
@@ -175,13 +178,12 @@ def test_freshness_sees_dates_without_predictions(lab: Lab) -> None:
     assert "no feature-store rows for 2026-02-04" in by_day[tomorrow].message
 
 
-def test_a_resolution_carries_the_graded_outcome(lab: Lab, httpserver: Any, tmp_path: Any) -> None:
+def test_a_resolution_carries_the_graded_outcome(
+    lab: Lab, slack: SlackStandIn, tmp_path: Path
+) -> None:
     """An alert on a played date resolves when the date leaves the window; by then its
     games are graded, and the resolution says what the affected predictions cost."""
-    from tests.test_alerting import SlackStandIn, check, setup
-
-    slack = SlackStandIn(httpserver)
-    config = setup(lab, httpserver, tmp_path)  # "a": 3 predictions logged 65.46 vs 87.59
+    config = setup(lab, slack, tmp_path)  # "a": 3 predictions logged 65.46 vs 87.59
     assert check(config, utc("23:30")).returncode == 0
     grade(lab, [("a", False, 6.0)])  # one graded row for the player's (game, system): lost
     text = config.read_text().replace("2026-02-03", "2026-02-04")  # the window moves on

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from monitor.config import ConfigError, load_config, parse_config
-from tests.conftest import ROOT, default_config_data, featmon
+from tests.lab import ROOT, default_config_data, featmon
 
 
 def problems(data: Any, env: dict[str, str] | None = None) -> list[str]:

@@ -1,0 +1,185 @@
+"""The Slack sink through the official slack-sdk clients against the local Slack stand-in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+
+from alerts.lifecycle import AlertState, Notification, evaluate
+from alerts.sinks.slack import SlackSettings, SlackSink
+from checks.base import CheckResult
+from tests.peers.slack import SlackStandIn
+
+TOKEN = "xoxb-secret-test-token"
+DAY = dt.date(2026, 2, 3)
+T0 = dt.datetime(2026, 2, 3, 4, 0, tzinfo=dt.UTC)
+# Seven examples, worst first: a message shows the first five (slack_message.MAX_EXAMPLES).
+PLAYERS = [
+    "laurimarkkanen",
+    "petenance",
+    "royceoneale",
+    "jalenwilliams",
+    "tyresemaxey",
+    "sixthworstplayer",
+    "seventhworstplayer",
+]
+EXAMPLES = [
+    {
+        "prediction_id": f"p{i}",
+        "player_lookup": name,
+        "made_at": T0,
+        "written_at": T0 - dt.timedelta(minutes=42),
+        "logged_quality": 65.46,
+        "store_quality": 87.59,
+    }
+    for i, name in enumerate(PLAYERS)
+]
+
+
+def sink(slack: SlackStandIn, **kw: Any) -> SlackSink:
+    return SlackSink(
+        SlackSettings(
+            token=TOKEN,
+            base_url=slack.base_url,
+            channels={"critical": "#nba-alerts", "warning": "#nba-warn"},
+            runbook_url="https://runbooks.example/featmon",
+            **kw,
+        )
+    )
+
+
+def firing(affected: int = 102, examples: list[dict[str, Any]] = EXAMPLES) -> Notification:
+    result = CheckResult(
+        check="quality_mismatch",
+        game_date=DAY,
+        status="alert",
+        severity="critical",
+        total=147,
+        affected=affected,
+        message=f"{affected} of 147 logged 65.46",
+        examples=examples,
+    )
+    [note] = evaluate({}, [result], T0, window=(DAY, DAY)).notifications
+    return note
+
+
+def test_a_firing_alert_is_posted_with_blocks_fallback_and_routing(slack: SlackStandIn) -> None:
+    delivery = sink(slack).deliver(firing())
+    assert delivery.ok and delivery.ts and delivery.channel == "C1"
+    [call] = slack.calls
+    body = call["body"]
+    assert call["method"] == "chat.postMessage" and call["auth"] == f"Bearer {TOKEN}"
+    assert body["channel"] == "#nba-alerts"  # critical route
+    assert body["text"].startswith("CRITICAL quality_mismatch 2026-02-03: 102 of 147")
+    header = body["blocks"][0]["text"]["text"]
+    assert "CRITICAL" in header and "quality_mismatch" in header and "2026-02-03" in header
+    sections = [b["text"]["text"] for b in body["blocks"] if b["type"] == "section"]
+    texts = "\n".join(sections)
+    assert "*102 / 147 predictions (69.4%)*" in texts
+    assert "laurimarkkanen" in texts and "65.46" in texts and "87.59" in texts
+    [table] = [text for text in sections if text.startswith("```")]  # the examples
+    columns, *rows = table.strip("`\n").splitlines()
+    assert columns.split()[:3] == ["player_lookup", "made", "at"]
+    assert [row.split()[0] for row in rows] == PLAYERS[:5]  # the five worst, in rank order
+    assert all(row.split()[-2:] == ["65.46", "87.59"] for row in rows)
+    assert not any(p in json.dumps(body) for p in PLAYERS[5:])  # the sixth and seventh: not shown
+    assert "featmon sql quality_mismatch --date 2026-02-03" in texts
+    assert "regenerate-with-supersede" in texts and '"game_date": "2026-02-03"' in texts
+    assert "https://runbooks.example/featmon" in texts
+    assert body["metadata"]["event_payload"]["fingerprint"] == firing().state.fingerprint
+
+
+def test_growth_updates_the_message_and_resolution_replies_then_updates(
+    slack: SlackStandIn,
+) -> None:
+    s = sink(slack)
+    first = s.deliver(firing(50))
+    grown = Notification("update", firing(102).state, firing(102).alert)
+    assert s.deliver(grown, channel=first.channel, ts=first.ts).ok
+    assert slack.calls[-1]["method"] == "chat.update"
+    assert slack.calls[-1]["body"]["ts"] == first.ts
+    resolved = AlertState(
+        **{
+            **firing().state.__dict__,
+            "status": "resolved",
+            "resolved_reason": "the check passes",
+            "notified_affected": 102,
+        }
+    )
+    assert s.deliver(Notification("resolved", resolved), channel=first.channel, ts=first.ts).ok
+    reply, update = slack.calls[-2], slack.calls[-1]
+    assert reply["method"] == "chat.postMessage" and reply["body"]["thread_ts"] == first.ts
+    assert "Resolved: the check passes (was 102 / 147" in json.dumps(reply["body"])
+    assert update["method"] == "chat.update" and "RESOLVED" in update["body"]["text"]
+
+
+def test_repeat_bumps_the_thread_visible_in_the_channel(slack: SlackStandIn) -> None:
+    s = sink(slack)
+    first = s.deliver(firing())
+    note = firing()
+    assert s.deliver(
+        Notification("repeat", note.state, note.alert), channel=first.channel, ts=first.ts
+    ).ok
+    assert [c["method"] for c in slack.calls] == [
+        "chat.postMessage",
+        "chat.update",
+        "chat.postMessage",
+    ]
+    bump = slack.calls[-1]["body"]
+    assert bump["thread_ts"] == first.ts and bump["reply_broadcast"] is True
+
+
+def test_rate_limit_waits_for_retry_after_then_succeeds(slack: SlackStandIn) -> None:
+    slack.fail_next(
+        "chat.postMessage",
+        (429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "0"}),
+    )
+    delivery = sink(slack).deliver(firing())
+    assert delivery.ok and delivery.ts == slack.messages[0]["ts"]
+    assert [(c["method"], c["status"]) for c in slack.calls] == [
+        ("chat.postMessage", 429),
+        ("chat.postMessage", 200),
+    ]
+
+
+def test_server_errors_are_retried_then_reported_as_retryable(slack: SlackStandIn) -> None:
+    slack.down = True  # every call answered 503
+    delivery = sink(slack, max_retries=2).deliver(firing())
+    assert not delivery.ok and delivery.retryable
+    assert slack.refused == ["chat.postMessage"] * 3
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        ("invalid_auth", "the Slack token is invalid (check SLACK_BOT_TOKEN)"),
+        ("channel_not_found", "channel #nba-alerts does not exist or the bot cannot see it"),
+    ],
+)
+def test_errors_a_human_must_fix_are_clear_not_retried_and_never_show_the_token(
+    slack: SlackStandIn, error: str, expected: str
+) -> None:
+    slack.fail_next("chat.postMessage", (200, {"ok": False, "error": error}, {}))
+    delivery = sink(slack).deliver(firing())
+    assert (delivery.ok, delivery.retryable) == (False, False)
+    assert delivery.error == f"Slack {error}: {expected}"
+    assert TOKEN not in delivery.error
+    assert [(c["method"], c["status"]) for c in slack.calls] == [("chat.postMessage", 200)]
+
+
+def test_webhook_posts_and_reports_failures(slack: SlackStandIn) -> None:
+    good = SlackSink(SlackSettings(webhook_url=slack.webhook_url()))
+    assert good.deliver(firing()).ok
+    posted = slack.hooked
+    assert posted[0]["text"].startswith("CRITICAL quality_mismatch") and posted[0]["blocks"]
+    note = firing()
+    skipped = good.deliver(Notification("update", note.state, note.alert), ts="1.2")
+    assert skipped.ok and len(posted) == 1  # a webhook cannot edit a message
+    gone = SlackSink(SlackSettings(webhook_url=slack.webhook_url(revoked=True)))
+    failed = gone.deliver(firing())
+    assert (failed.ok, failed.retryable) == (False, False)
+    assert "404" in failed.error and "SLACK_WEBHOOK_URL" in failed.error
+    assert len(posted) == 1 and slack.calls == []
