@@ -12,6 +12,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from alerts.lifecycle import AlertState, Notification, evaluate
+from alerts.sinks.base import Envelope
 from alerts.sinks.slack import SlackSettings, SlackSink
 from checks.base import CheckResult
 
@@ -68,6 +69,16 @@ def sink(server: HTTPServer, **kw: Any) -> SlackSink:
     )
 
 
+def env(note: Notification, ref: str | None = None) -> Envelope:
+    """The notification as the notification log hands it to a sink (`ref`: where the sink
+    delivered the alert's message before)."""
+    return Envelope("n1", note.state.fingerprint, (note,), T0, ref=ref)
+
+
+def where(ref: str | None) -> dict[str, str]:
+    return dict(json.loads(ref or "{}"))
+
+
 def firing(affected: int = 102, examples: list[dict[str, Any]] = EXAMPLES) -> Notification:
     result = CheckResult(
         check="quality_mismatch",
@@ -86,8 +97,8 @@ def firing(affected: int = 102, examples: list[dict[str, Any]] = EXAMPLES) -> No
 def test_a_firing_alert_is_posted_with_blocks_fallback_and_routing(
     httpserver: HTTPServer, slack: list[dict[str, Any]]
 ) -> None:
-    delivery = sink(httpserver).deliver(firing())
-    assert delivery.ok and delivery.ts and delivery.channel == "C123"
+    delivery = sink(httpserver).deliver(env(firing()))
+    assert delivery.ok and where(delivery.ref) == {"channel": "C123", "ts": "1770000000.000001"}
     [call] = slack
     body = call["body"]
     assert call["method"] == "chat.postMessage" and call["auth"] == f"Bearer {TOKEN}"
@@ -109,10 +120,12 @@ def test_growth_updates_the_message_and_resolution_replies_then_updates(
     httpserver: HTTPServer, slack: list[dict[str, Any]]
 ) -> None:
     s = sink(httpserver)
-    first = s.deliver(firing(50))
+    first = s.deliver(env(firing(50)))
     grown = Notification("update", firing(102).state, firing(102).alert)
-    assert s.deliver(grown, channel=first.channel, ts=first.ts).ok
-    assert slack[-1]["method"] == "chat.update" and slack[-1]["body"]["ts"] == first.ts
+    assert s.deliver(env(grown, first.ref)).ok
+    assert (
+        slack[-1]["method"] == "chat.update" and slack[-1]["body"]["ts"] == where(first.ref)["ts"]
+    )
     resolved = AlertState(
         **{
             **firing().state.__dict__,
@@ -121,9 +134,12 @@ def test_growth_updates_the_message_and_resolution_replies_then_updates(
             "notified_affected": 102,
         }
     )
-    assert s.deliver(Notification("resolved", resolved), channel=first.channel, ts=first.ts).ok
+    assert s.deliver(env(Notification("resolved", resolved), first.ref)).ok
     reply, update = slack[-2], slack[-1]
-    assert reply["method"] == "chat.postMessage" and reply["body"]["thread_ts"] == first.ts
+    assert (
+        reply["method"] == "chat.postMessage"
+        and reply["body"]["thread_ts"] == where(first.ref)["ts"]
+    )
     assert "Resolved: the check passes (was 102 / 147" in json.dumps(reply["body"])
     assert update["method"] == "chat.update" and "RESOLVED" in update["body"]["text"]
 
@@ -132,14 +148,13 @@ def test_repeat_bumps_the_thread_visible_in_the_channel(
     httpserver: HTTPServer, slack: list[dict[str, Any]]
 ) -> None:
     s = sink(httpserver)
-    first = s.deliver(firing())
+    first = s.deliver(env(firing()))
     note = firing()
-    assert s.deliver(
-        Notification("repeat", note.state, note.alert), channel=first.channel, ts=first.ts
-    ).ok
+    assert s.deliver(env(Notification("repeat", note.state, note.alert), first.ref)).ok
     assert [c["method"] for c in slack] == ["chat.postMessage", "chat.update", "chat.postMessage"]
     assert (
-        slack[-1]["body"]["thread_ts"] == first.ts and slack[-1]["body"]["reply_broadcast"] is True
+        slack[-1]["body"]["thread_ts"] == where(first.ref)["ts"]
+        and slack[-1]["body"]["reply_broadcast"] is True
     )
 
 
@@ -168,13 +183,13 @@ def test_rate_limit_waits_for_retry_after_then_succeeds(httpserver: HTTPServer) 
             (200, {"ok": True, "channel": "C1", "ts": "1.2"}, {}),
         ],
     )
-    assert sink(httpserver).deliver(firing()).ok
+    assert sink(httpserver).deliver(env(firing())).ok
     assert seen == [429, 200]
 
 
 def test_server_errors_are_retried_then_reported_as_retryable(httpserver: HTTPServer) -> None:
     seen = _answers(httpserver, "chat.postMessage", [(503, {"ok": False}, {})])
-    delivery = sink(httpserver, max_retries=2).deliver(firing())
+    delivery = sink(httpserver, max_retries=2).deliver(env(firing()))
     assert not delivery.ok and delivery.retryable
     assert seen == [503, 503, 503]
 
@@ -190,7 +205,7 @@ def test_errors_a_human_must_fix_are_clear_not_retried_and_never_show_the_token(
     httpserver: HTTPServer, error: str, expected: str
 ) -> None:
     seen = _answers(httpserver, "chat.postMessage", [(200, {"ok": False, "error": error}, {})])
-    delivery = sink(httpserver).deliver(firing())
+    delivery = sink(httpserver).deliver(env(firing()))
     assert (delivery.ok, delivery.retryable) == (False, False)
     assert delivery.error == f"Slack {error}: {expected}"
     assert TOKEN not in delivery.error and seen == [200]
@@ -206,12 +221,13 @@ def test_webhook_posts_and_reports_failures(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/hooks/T1/B1/ok").respond_with_handler(ok)
     httpserver.expect_request("/hooks/T1/B1/gone").respond_with_data("no_service", status=404)
     good = SlackSink(SlackSettings(webhook_url=httpserver.url_for("/hooks/T1/B1/ok")))
-    assert good.deliver(firing()).ok
+    assert good.deliver(env(firing())).ok
     assert posted[0]["text"].startswith("CRITICAL quality_mismatch") and posted[0]["blocks"]
     note = firing()
-    skipped = good.deliver(Notification("update", note.state, note.alert), ts="1.2")
+    earlier = json.dumps({"channel": "#nba-alerts", "ts": "1.2"})
+    skipped = good.deliver(env(Notification("update", note.state, note.alert), earlier))
     assert skipped.ok and len(posted) == 1  # a webhook cannot edit a message
     gone = SlackSink(SlackSettings(webhook_url=httpserver.url_for("/hooks/T1/B1/gone")))
-    failed = gone.deliver(firing())
+    failed = gone.deliver(env(firing()))
     assert (failed.ok, failed.retryable) == (False, False)
     assert "404" in failed.error and "SLACK_WEBHOOK_URL" in failed.error

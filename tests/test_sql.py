@@ -171,8 +171,8 @@ def test_grading_attribution_and_summary_queries_read_each_table_once_partition_
     import datetime as dt_
 
     from checks.query.attribution import ATTRIBUTED
+    from monitor.pipeline.attribution import attribution_query_for
     from monitor.pipeline.plan import summary_query
-    from monitor.reports.attribution import attribution_query_for
 
     cfg = config()
     assert cfg.grading is not None

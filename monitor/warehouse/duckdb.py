@@ -7,6 +7,7 @@ transpiles into something DuckDB cannot run, each kept to the narrowest AST shap
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 from collections.abc import Iterator
 from functools import lru_cache
@@ -19,6 +20,7 @@ from sqlglot import exp
 
 from checks.query.sql import Query
 from monitor.warehouse.base import QueryError, Warehouse, WarehouseUnavailable
+from monitor.warehouse.sql_cache import SqlCache
 
 FETCH_BATCH = 1000
 
@@ -105,11 +107,21 @@ def _is_value_read(node: exp.Expression) -> bool:
     return isinstance(node, exp.JSONExtractScalar)
 
 
-@lru_cache(maxsize=64)
-def to_duckdb(sql: str) -> str:
+def _transpile(sql: str) -> str:
     tree = sqlglot.parse_one(sql, read="bigquery").transform(_rewrite_for_duckdb)
     _batch_json_reads(tree)
     return str(tree.sql(dialect="duckdb"))
+
+
+# The translation depends on sqlglot and on this module's rewrites: both are in the key.
+_SOURCE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+_CACHE = SqlCache("duckdb-sql", f"{getattr(sqlglot, '__version__', '')}:{_SOURCE}")
+
+
+@lru_cache(maxsize=64)
+def to_duckdb(sql: str) -> str:
+    """The BigQuery statement as DuckDB runs it (memoised in the process and on disk)."""
+    return _CACHE.get_or_make(sql, _transpile)
 
 
 class DuckDBWarehouse(Warehouse):
