@@ -239,6 +239,9 @@ def run_command(
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    # featmon's own INFO lines (heartbeats, lock waits) are the daemon's log; libraries'
+    # INFO chatter (sqlglot reports each transpile detail) is not.
+    logging.getLogger("sqlglot").setLevel(logging.WARNING)
 
     def cycle(checks: list[str]) -> int:
         outcome = scheduled_run(config, checks, log_format)
