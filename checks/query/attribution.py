@@ -39,15 +39,21 @@ class Tolerances:
 
 
 def entity_sql(tables: Tables, prefix: str = "") -> str:
-    """The entity's keys other than the game date, as one comparable string. Both sides
-    (store rows recorded earlier, predictions now) are computed by the same engine."""
-    store = tables.store
+    """The entity's keys other than the game date, as one comparable string, over rows
+    whose keys are named like the join's (`JoinColumns.key`). Both sides (store rows
+    recorded earlier, predictions now) are computed by the same engine."""
+    store, cols = tables.store, tables.join_columns()
     parts = [
-        f"CAST({prefix}key_{i} AS STRING)"
+        f"CAST({prefix}{cols.key(i)} AS STRING)"
         for i, name in enumerate(store.keys)
         if name != store.date_column
     ]
     return f"TO_JSON_STRING([{', '.join(parts)}])"
+
+
+def _logged(i: int) -> str:
+    """Feature i's logged value in this query's own CTEs (after `targets`)."""
+    return f"logged_{i}"
 
 
 def attribution_query(
@@ -75,28 +81,36 @@ def attribution_query(
         with_features=True,
     )
     p_from, p_to = params.date("date_from", date_from), params.date("date_to", date_to)
-    features = rows.features
+    cols, features = rows.cols, rows.features
     if mode == "flagged":
-        target = " OR ".join(c.col("flag") for c in checks) or "FALSE"
+        target = " OR ".join(c.flag_column for c in checks) or "FALSE"
     elif mode == "prediction":
         assert prediction_id is not None
-        target = f"prediction_id = {params.string('prediction_id', prediction_id)}"
+        target = f"{cols.prediction_id} = {params.string('prediction_id', prediction_id)}"
     else:
         target = "TRUE"
-    logged = ", ".join(f"f{i}_logged" for i in range(len(features)))
+    # `targets` is where this query reads the join: its columns under this query's names.
+    from_join = [
+        (cols.prediction_id, "prediction_id"),
+        (cols.game_date, "game_date"),
+        (cols.made_at, "made_at"),
+        (cols.logged_quality, "logged_quality"),
+        (cols.store_quality, "store_quality"),
+    ] + [(f.logged, _logged(i)) for i, f in enumerate(features)]
+    target_cols = ", ".join(f"{column} AS {name}" for column, name in from_join)
     q_tol = params.float("attribution_quality_tolerance", tolerances.quality)
     f_abs = params.float("attribution_feature_abs_tolerance", tolerances.feature_abs)
     f_rel = params.float("attribution_feature_rel_tolerance", tolerances.feature_rel)
     recorded = [
         (
             f"v{i}",
-            f"SAFE_CAST(JSON_VALUE(named_values, {json_path_literal('$.' + name)}) AS FLOAT64)",
+            f"SAFE_CAST(JSON_VALUE(named_values, {json_path_literal('$.' + f.name)}) AS FLOAT64)",
         )
-        for i, name in enumerate(features)
+        for i, f in enumerate(features)
     ]
     anything_logged = " OR ".join(
         ["t.logged_quality IS NOT NULL"]
-        + [f"t.f{i}_logged IS NOT NULL" for i in range(len(features))]
+        + [f"t.{_logged(i)} IS NOT NULL" for i in range(len(features))]
     )
     conditions = [
         "fp.written_at <= t.made_at",
@@ -104,16 +118,15 @@ def attribution_query(
         f"(t.logged_quality IS NULL OR fp.quality IS NULL OR "
         f"ABS(fp.quality - t.logged_quality) <= {q_tol} + {EPSILON})",
     ] + [
-        f"(t.f{i}_logged IS NULL OR fp.v{i} IS NULL OR "
-        f"ABS(t.f{i}_logged - fp.v{i}) <= {f_abs} + {f_rel} * ABS(fp.v{i}) + {EPSILON})"
+        f"(t.{_logged(i)} IS NULL OR fp.v{i} IS NULL OR "
+        f"ABS(t.{_logged(i)} - fp.v{i}) <= {f_abs} + {f_rel} * ABS(fp.v{i}) + {EPSILON})"
         for i in range(len(features))
     ]
     by_entity = "PARTITION BY game_date, entity ORDER BY written_at"
     fp_cols = ", ".join(f"{sql} AS {alias}" for alias, sql in recorded)
     ctes = [
         *rows.ctes,
-        f"targets AS (\n  SELECT prediction_id, game_date, made_at, logged_quality, store_quality"
-        f"{', ' + logged if logged else ''}, {entity_sql(tables)} AS entity\n"
+        f"targets AS (\n  SELECT {target_cols}, {entity_sql(tables)} AS entity\n"
         f"  FROM {rows.source}\n  WHERE {target}\n)",
         f"fp AS (\n  SELECT game_date, entity, written_at, quality, named_values"
         f"{', ' + fp_cols if fp_cols else ''},\n"
@@ -129,7 +142,7 @@ def attribution_query(
         "  QUALIFY ROW_NUMBER() OVER (PARTITION BY prediction_id ORDER BY written_at DESC) = 1\n)",
     ]
     if mode == "prediction":
-        named = ", ".join(f"t.f{i}_logged AS {ident(n)}" for i, n in enumerate(features))
+        named = ", ".join(f"t.{_logged(i)} AS {ident(f.name)}" for i, f in enumerate(features))
         logged_values = f"TO_JSON_STRING(STRUCT({named}))" if named else "CAST(NULL AS STRING)"
         sql = (
             "WITH\n" + ",\n".join(ctes) + "\n"
