@@ -54,9 +54,7 @@ def cte_columns(tree: exp.Expression, name: str) -> set[str]:
 
 def exposed(config: Config) -> set[str]:
     """What the shared join hands to check fragments: the `joined` CTE's columns."""
-    rows = prediction_rows(
-        tables_of(config), [], DAY, DAY, with_features=True, with_grading=True
-    )
+    rows = prediction_rows(tables_of(config), [], DAY, DAY, with_features=True, with_grading=True)
     sql = "WITH\n" + ",\n".join(rows.ctes) + "\nSELECT * FROM joined"
     return cte_columns(sqlglot.parse_one(sql, read="bigquery"), "joined")
 

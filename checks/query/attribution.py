@@ -23,7 +23,7 @@ from typing import Literal
 from checks.base import Check
 from checks.quality_mismatch import EPSILON
 from checks.query.join import Tables, prediction_rows
-from checks.query.sql import Params, Query, ident, json_path_literal, table_ref
+from checks.query.sql import Params, Query, ident, json_path_literal, renamed, table_ref
 
 # The checks whose flagged predictions are attributed.
 ATTRIBUTED = ("stale_predictions", "quality_mismatch", "feature_mismatch")
@@ -49,11 +49,6 @@ def entity_sql(tables: Tables, prefix: str = "") -> str:
         if name != store.date_column
     ]
     return f"TO_JSON_STRING([{', '.join(parts)}])"
-
-
-def _logged(i: int) -> str:
-    """Feature i's logged value in this query's own CTEs (after `targets`)."""
-    return f"logged_{i}"
 
 
 def attribution_query(
@@ -89,15 +84,19 @@ def attribution_query(
         target = f"{cols.prediction_id} = {params.string('prediction_id', prediction_id)}"
     else:
         target = "TRUE"
-    # `targets` is where this query reads the join: its columns under this query's names.
+    # `targets` is where this query reads the join: its columns under the names this query
+    # returns (what monitor/reports/attribution.py reads); the logged feature values, used
+    # only inside, keep the join's names.
     from_join = [
         (cols.prediction_id, "prediction_id"),
         (cols.game_date, "game_date"),
         (cols.made_at, "made_at"),
         (cols.logged_quality, "logged_quality"),
         (cols.store_quality, "store_quality"),
-    ] + [(f.logged, _logged(i)) for i, f in enumerate(features)]
-    target_cols = ", ".join(f"{column} AS {name}" for column, name in from_join)
+    ]
+    target_cols = ", ".join(
+        [renamed(column, name) for column, name in from_join] + [f.logged for f in features]
+    )
     q_tol = params.float("attribution_quality_tolerance", tolerances.quality)
     f_abs = params.float("attribution_feature_abs_tolerance", tolerances.feature_abs)
     f_rel = params.float("attribution_feature_rel_tolerance", tolerances.feature_rel)
@@ -109,8 +108,7 @@ def attribution_query(
         for i, f in enumerate(features)
     ]
     anything_logged = " OR ".join(
-        ["t.logged_quality IS NOT NULL"]
-        + [f"t.{_logged(i)} IS NOT NULL" for i in range(len(features))]
+        ["t.logged_quality IS NOT NULL"] + [f"t.{f.logged} IS NOT NULL" for f in features]
     )
     conditions = [
         "fp.written_at <= t.made_at",
@@ -118,9 +116,9 @@ def attribution_query(
         f"(t.logged_quality IS NULL OR fp.quality IS NULL OR "
         f"ABS(fp.quality - t.logged_quality) <= {q_tol} + {EPSILON})",
     ] + [
-        f"(t.{_logged(i)} IS NULL OR fp.v{i} IS NULL OR "
-        f"ABS(t.{_logged(i)} - fp.v{i}) <= {f_abs} + {f_rel} * ABS(fp.v{i}) + {EPSILON})"
-        for i in range(len(features))
+        f"(t.{f.logged} IS NULL OR fp.v{i} IS NULL OR "
+        f"ABS(t.{f.logged} - fp.v{i}) <= {f_abs} + {f_rel} * ABS(fp.v{i}) + {EPSILON})"
+        for i, f in enumerate(features)
     ]
     by_entity = "PARTITION BY game_date, entity ORDER BY written_at"
     fp_cols = ", ".join(f"{sql} AS {alias}" for alias, sql in recorded)
@@ -142,7 +140,7 @@ def attribution_query(
         "  QUALIFY ROW_NUMBER() OVER (PARTITION BY prediction_id ORDER BY written_at DESC) = 1\n)",
     ]
     if mode == "prediction":
-        named = ", ".join(f"t.{_logged(i)} AS {ident(f.name)}" for i, f in enumerate(features))
+        named = ", ".join(f"t.{f.logged} AS {ident(f.name)}" for f in features)
         logged_values = f"TO_JSON_STRING(STRUCT({named}))" if named else "CAST(NULL AS STRING)"
         sql = (
             "WITH\n" + ",\n".join(ctes) + "\n"

@@ -143,8 +143,8 @@ class JoinColumns:
         return [self.feature(i) for i in range(len(self.feature_locations))]
 
 
-# The aggregate row: one per game date, grouped by the join's own game_date column.
-GAME_DATE = JoinColumns.game_date
+# The aggregate row: one per game date. GAME_DATE also keys the store summary's rows.
+GAME_DATE = "game_date"
 TOTAL = "total"  # predictions of the date
 FLAG = "flag"  # every check's "any problem" column (prefixed by `check_column`)
 IMPACT_AFFECTED = "impact__affected"  # predictions any problem check flags

@@ -30,7 +30,7 @@ from checks.query.columns import (
     flag_examples,
     hit_count,
 )
-from checks.query.sql import Params, Query, ident, json_path_literal, table_ref
+from checks.query.sql import Params, Query, ident, json_path_literal, renamed, table_ref
 from checks.tables import FeatureStoreTable, GradingTable, Location, PredictionsTable
 
 # Names private to the statement (never read outside this module).
@@ -400,11 +400,10 @@ def build_query(
     if rank_cols:
         ctes.append(f"ranked AS (\n  SELECT\n    *,\n    {_select(rank_cols)}\n  FROM {source}\n)")
         source = "ranked"
-    # The aggregate row's key (GAME_DATE) is the join's own date column, passed through.
     sql = (
         "WITH\n" + ",\n".join(ctes) + "\n"
-        f"SELECT\n  {GAME_DATE},\n  {_select(aggregates, '  ')}\n"
-        f"FROM {source}\nGROUP BY {GAME_DATE}\nORDER BY {GAME_DATE}"
+        f"SELECT\n  {renamed(cols.game_date, GAME_DATE)},\n  {_select(aggregates, '  ')}\n"
+        f"FROM {source}\nGROUP BY {cols.game_date}\nORDER BY {cols.game_date}"
     )
     names = ", ".join(c.name for c in checks) or "impact"
     if not details:
