@@ -97,13 +97,19 @@ class JoinColumns:
 
     @property
     def entity_key(self) -> str:
-        """The first key that is not the date (the first key if all of them are)."""
-        return (self.entity_keys or [(self.key_names[0], self.key(0))])[0][1]
+        """The first key that is not the date: what `missing_features` counts distinct
+        values of and orders its examples by."""
+        return self._entity[1]
 
     @property
     def entity_key_name(self) -> str:
         """The configured name of `entity_key`, for messages."""
-        return (self.entity_keys or [(self.key_names[0], self.key(0))])[0][0]
+        return self._entity[0]
+
+    @property
+    def _entity(self) -> tuple[str, str]:
+        # Keys that are all the date leave only the date to count by.
+        return (self.entity_keys or [(self.key_names[0], self.key(0))])[0]
 
     @property
     def quality(self) -> Logged:
