@@ -15,6 +15,7 @@ from typing import Any
 
 from checks.base import Check, CheckResult
 from checks.durations import parse_duration
+from checks.query.columns import GAME_DATE
 from checks.query.sql import Query
 from checks.registry import CHECKS
 from monitor.clock import now_utc
@@ -55,7 +56,7 @@ class RunReport:
 
 
 def _rows_by_date(wh: Warehouse, query: Query) -> dict[dt.date, dict[str, Any]]:
-    return {row["game_date"]: row for row in wh.rows(query)}
+    return {row[GAME_DATE]: row for row in wh.rows(query)}
 
 
 def _results_for(
