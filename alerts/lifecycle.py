@@ -19,11 +19,12 @@ Rules:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from alerts.model import Alert, alerts_from
+from alerts.silences import Inhibit, Silence, why_muted
 from checks.base import CheckResult
 
 NotificationKind = Literal["firing", "repeat", "update", "resolved"]
@@ -49,26 +50,6 @@ class AlertState:
 
 
 @dataclass(frozen=True)
-class Silence:
-    """Mutes alerts whose labels equal every `match` item, until `until`."""
-
-    match: Mapping[str, str]
-    until: dt.datetime
-    reason: str = ""
-
-    def mutes(self, labels: Mapping[str, str], now: dt.datetime) -> bool:
-        return now < self.until and all(labels.get(k) == v for k, v in self.match.items())
-
-
-@dataclass(frozen=True)
-class Inhibit:
-    """A firing `source` check on a game date mutes the `target` check on that date."""
-
-    source: str
-    target: str
-
-
-@dataclass(frozen=True)
 class Notification:
     kind: NotificationKind
     state: AlertState
@@ -85,25 +66,6 @@ class Transition:
 
 def _key(labels: Mapping[str, str]) -> tuple[str, str, str]:
     return labels["check"], labels["game_date"], labels["feature"]
-
-
-def _muted_by(
-    alert: Alert,
-    firing_now: Sequence[Alert],
-    silences: Iterable[Silence],
-    inhibits: Iterable[Inhibit],
-    now: dt.datetime,
-) -> str:
-    for s in silences:
-        if s.mutes(alert.labels, now):
-            return f"silenced: {s.reason}" if s.reason else "silenced"
-    for rule in inhibits:
-        if rule.target == alert.check and any(
-            other.check == rule.source and other.game_date == alert.game_date
-            for other in firing_now
-        ):
-            return f"inhibited by {rule.source}"
-    return ""
 
 
 def evaluate(
@@ -128,7 +90,7 @@ def evaluate(
 
     for alert in current:
         fp = alert.fingerprint
-        muted = _muted_by(alert, firing_now, silences, inhibits, now)
+        muted = why_muted(alert, firing_now, silences, inhibits, now)
         prev = previous.get(fp)
         base = AlertState(
             fingerprint=fp,

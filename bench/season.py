@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from monitor.config import Config, parse_config  # noqa: E402
 from monitor.demo.incident import FEATURE_NAMES, FEATURE_VERSION  # noqa: E402
 from monitor.demo.schema import create_tables  # noqa: E402
-from monitor.pipeline.cycle import run_impact  # noqa: E402
+from monitor.pipeline.impact import run_impact  # noqa: E402
 from monitor.pipeline.window import DateWindow  # noqa: E402
 from monitor.warehouse.duckdb import DuckDBWarehouse  # noqa: E402
 

@@ -16,6 +16,14 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from checks.query.columns import (
+    FLAG,
+    TOTAL,
+    JoinColumns,
+    check_column,
+    flag_count,
+    flag_examples,
+)
 from checks.query.sql import Params
 
 Severity = Literal["critical", "warning", "info"]
@@ -52,18 +60,9 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
-class JoinColumns:
-    """Names the shared join exposes to check fragments (see checks/query/join.py)."""
-
-    key_names: tuple[str, ...]
-    features: tuple[str, ...]
-    quality_locations: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class Reported:
     """A per-prediction boolean a check reports on (one result each): the builder counts it
-    (`<flag>_count`) and collects its worst examples (`<flag>_examples`, by `order`)."""
+    (`flag_count(flag)`) and collects its worst examples (`flag_examples(flag)`, by `order`)."""
 
     flag: str
     order: str
@@ -74,8 +73,8 @@ class Reported:
 class Fragment:
     """SQL a check adds: `columns` are computed per prediction (over the join's columns),
     `aggregates` per game date (over those and the join's). Each item is (alias, sql).
-    `columns` always include the check's own `flag` (any problem), which the impact
-    table counts."""
+    `columns` always include the check's own `flag_column` (any problem), which the
+    impact table counts. The join's columns are named through `Check.cols`, never spelt."""
 
     columns: list[tuple[str, str]]
     aggregates: list[tuple[str, str]]
@@ -105,7 +104,12 @@ class Check(ABC):
 
     def col(self, name: str) -> str:
         """Prefix a column this check adds, so fragments never collide."""
-        return f"{self.name}__{name}"
+        return check_column(self.name, name)
+
+    @property
+    def flag_column(self) -> str:
+        """This check's "any problem" column: every fragment defines it."""
+        return self.col(FLAG)
 
     @abstractmethod
     def fragment(self, params: Params) -> Fragment:
@@ -115,12 +119,18 @@ class Check(ABC):
     def results(self, row: Mapping[str, Any], game_date: dt.date) -> list[CheckResult]:
         """Turn one game date's aggregate row into this check's results."""
 
+    @staticmethod
+    def total(row: Mapping[str, Any]) -> int:
+        """The date's predictions."""
+        return int(row[TOTAL] or 0)
+
     def count(self, row: Mapping[str, Any], name: str) -> int:
         """An integer aggregate this check added (NULL counts as 0)."""
         return int(row[self.col(name)] or 0)
 
-    def affected(self, row: Mapping[str, Any], flag: str = "flag") -> int:
-        return self.count(row, f"{flag}_count")
+    def affected(self, row: Mapping[str, Any], flag: str = FLAG) -> int:
+        """The predictions this check's `flag` (unprefixed, as given to `col`) marks."""
+        return int(row[flag_count(self.col(flag))] or 0)
 
     def result(
         self,
@@ -130,13 +140,14 @@ class Check(ABC):
         alert: bool,
         message: str,
         details: dict[str, Any],
-        flag: str = "flag",
+        flag: str = FLAG,
         feature: str | None = None,
     ) -> CheckResult:
-        """The result for the predictions marked by `flag`, with its ranked examples."""
-        total = int(row["total"] or 0)
+        """The result for the predictions marked by `flag`, with its ranked examples
+        (none when examples are off)."""
+        total = self.total(row)
         affected = self.affected(row, flag)
-        examples = list(row.get(self.col(flag) + "_examples") or [])
+        examples = list(row.get(flag_examples(self.col(flag))) or [])
         return CheckResult(
             check=self.name,
             game_date=game_date,

@@ -38,43 +38,50 @@ class FeatureMismatch(Check):
         columns: list[tuple[str, str]] = []
         aggregates: list[tuple[str, str]] = []
         reported = []
-        for i, _ in enumerate(self.cols.features):
-            logged, store = f"f{i}_logged", f"f{i}_store"
+        present = self.cols.store_present
+        for f in self.cols.feature_columns:
+            logged, store = f.logged, f.store
             diff = f"ABS({logged} - {store})"
-            flag = self.col(f"f{i}_flag")
+            flag = self.col(_own(f.index, "flag"))
             limit = f"{abs_tol} + {rel_tol} * ABS({store}) + {EPSILON}"
             columns.append((flag, f"COALESCE({diff} > {limit}, FALSE)"))
             aggregates += [
                 (
-                    self.col(f"f{i}_compared"),
+                    self.col(_own(f.index, "compared")),
                     f"COUNTIF({logged} IS NOT NULL AND {store} IS NOT NULL)",
                 ),
-                (self.col(f"f{i}_missing_logged"), f"COUNTIF(store_present AND {logged} IS NULL)"),
-                (self.col(f"f{i}_missing_in_store"), f"COUNTIF(store_present AND {store} IS NULL)"),
-                (self.col(f"f{i}_unparseable"), f"COUNTIF(f{i}_unparseable)"),
-                (self.col(f"f{i}_max_abs_diff"), f"MAX({diff})"),
+                (
+                    self.col(_own(f.index, "missing_logged")),
+                    f"COUNTIF({present} AND {logged} IS NULL)",
+                ),
+                (
+                    self.col(_own(f.index, "missing_in_store")),
+                    f"COUNTIF({present} AND {store} IS NULL)",
+                ),
+                (self.col(_own(f.index, "unparseable")), f"COUNTIF({f.unparseable})"),
+                (self.col(_own(f.index, "max_abs_diff")), f"MAX({diff})"),
             ]
             extra = [("logged_value", logged), ("store_value", store)]
             reported.append(Reported(flag, f"{diff} DESC", extra))
         any_feature = " OR ".join(r.flag for r in reported) or "FALSE"
-        columns.append((self.col("flag"), any_feature))
+        columns.append((self.flag_column, any_feature))
         return Fragment(columns=columns, aggregates=aggregates, reported=reported)
 
     def results(self, row: Mapping[str, Any], game_date: dt.date) -> list[CheckResult]:
         assert isinstance(self.settings, FeatureMismatchSettings)
-        total = int(row["total"] or 0)
+        total = self.total(row)
         out = []
-        for i, feature in enumerate(self.cols.features):
-            flag = f"f{i}_flag"
+        for f in self.cols.feature_columns:
+            flag = _own(f.index, "flag")
             affected = self.affected(row, flag)
             details = {
                 "abs_tolerance": self.settings.abs_tolerance,
                 "rel_tolerance": self.settings.rel_tolerance,
-                "compared": self.count(row, f"f{i}_compared"),
-                "missing_logged": self.count(row, f"f{i}_missing_logged"),
-                "missing_in_store": self.count(row, f"f{i}_missing_in_store"),
-                "unparseable": self.count(row, f"f{i}_unparseable"),
-                "max_abs_diff": rounded(row[self.col(f"f{i}_max_abs_diff")], 4),
+                "compared": self.count(row, _own(f.index, "compared")),
+                "missing_logged": self.count(row, _own(f.index, "missing_logged")),
+                "missing_in_store": self.count(row, _own(f.index, "missing_in_store")),
+                "unparseable": self.count(row, _own(f.index, "unparseable")),
+                "max_abs_diff": rounded(row[self.col(_own(f.index, "max_abs_diff"))], 4),
             }
             if affected:
                 message = (
@@ -93,7 +100,12 @@ class FeatureMismatch(Check):
                     message=message,
                     details=details,
                     flag=flag,
-                    feature=feature,
+                    feature=f.name,
                 )
             )
         return out
+
+
+def _own(index: int, name: str) -> str:
+    """A per-feature column or aggregate this check adds (unprefixed; see `Check.col`)."""
+    return f"f{index}_{name}"

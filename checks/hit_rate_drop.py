@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import Field
 
 from checks.base import Check, CheckResult, CheckSettings, Fragment, Reported
-from checks.query.join import HIT_PREFIX
+from checks.query.columns import HIT_GROUPS, HitCount, HitGroup, hit_count
 from checks.query.sql import Params
 
 
@@ -30,20 +30,22 @@ def rate(correct: int, graded: int) -> float | None:
 
 
 def hit_rates(row: Mapping[str, Any]) -> dict[str, Any]:
-    """Hit rates (percent, None when nothing is graded) from the join's hit counts."""
+    """Hit rates (percent, None when nothing is graded) from the join's hit counts. The
+    keys are what `details` and the impact table report (`graded_affected_high_edge`)."""
 
-    def n(name: str) -> int:
-        return int(row.get(HIT_PREFIX + name) or 0)
+    def n(kind: HitCount, group: HitGroup, high_edge: bool) -> int:
+        return int(row.get(hit_count(kind, group, high_edge=high_edge)) or 0)
 
     out: dict[str, Any] = {}
-    for edge in ("", "_high_edge"):
-        graded = n(f"graded_affected{edge}") + n(f"graded_unaffected{edge}")
-        correct = n(f"correct_affected{edge}") + n(f"correct_unaffected{edge}")
+    for high_edge in (False, True):
+        edge = "_high_edge" if high_edge else ""
+        graded = sum(n("graded", group, high_edge) for group in HIT_GROUPS)
+        correct = sum(n("correct", group, high_edge) for group in HIT_GROUPS)
         out[f"graded{edge}"] = graded
         out[f"correct{edge}"] = correct
         out[f"hit_rate{edge}"] = rate(correct, graded)
-        for group in ("affected", "unaffected"):
-            g, c = n(f"graded_{group}{edge}"), n(f"correct_{group}{edge}")
+        for group in HIT_GROUPS:
+            g, c = n("graded", group, high_edge), n("correct", group, high_edge)
             out[f"graded_{group}{edge}"] = g
             out[f"hit_rate_{group}{edge}"] = rate(c, g)
     return out
@@ -61,11 +63,11 @@ class HitRateDrop(Check):
     meaning = "Graded predictions of this date hit well below the expected rate."
 
     def fragment(self, params: Params) -> Fragment:
-        flag = self.col("flag")
+        flag = self.flag_column
         return Fragment(
-            columns=[(flag, "COALESCE(NOT graded_correct, FALSE)")],
+            columns=[(flag, f"COALESCE(NOT {self.cols.graded_correct}, FALSE)")],
             aggregates=[],
-            reported=[Reported(flag, "made_at")],
+            reported=[Reported(flag, self.cols.made_at)],
         )
 
     def results(self, row: Mapping[str, Any], game_date: dt.date) -> list[CheckResult]:

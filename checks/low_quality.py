@@ -29,16 +29,16 @@ class LowQuality(Check):
     def fragment(self, params: Params) -> Fragment:
         assert isinstance(self.settings, LowQualitySettings)
         threshold = params.float("quality_threshold", self.settings.threshold)
-        flag = self.col("flag")
+        flag, logged = self.flag_column, self.cols.logged_quality
         return Fragment(
-            columns=[(flag, f"COALESCE(logged_quality < {threshold}, FALSE)")],
-            aggregates=[(self.col("min_quality"), "MIN(logged_quality)")],
-            reported=[Reported(flag, "logged_quality")],
+            columns=[(flag, f"COALESCE({logged} < {threshold}, FALSE)")],
+            aggregates=[(self.col("min_quality"), f"MIN({logged})")],
+            reported=[Reported(flag, logged)],
         )
 
     def results(self, row: Mapping[str, Any], game_date: dt.date) -> list[CheckResult]:
         assert isinstance(self.settings, LowQualitySettings)
-        affected, total = self.affected(row), int(row["total"] or 0)
+        affected, total = self.affected(row), self.total(row)
         threshold = self.settings.threshold
         details = {
             "threshold": threshold,

@@ -22,19 +22,19 @@ class MissingFeatures(Check):
     meaning = "These predictions have no row in the feature store for their keys."
 
     def fragment(self, params: Params) -> Fragment:
-        flag = self.col("flag")
+        flag, c = self.flag_column, self.cols
         return Fragment(
-            columns=[(flag, "NOT store_present")],
+            columns=[(flag, f"NOT {c.store_present}")],
             aggregates=[
-                (self.col("entities"), f"COUNT(DISTINCT IF({flag}, key_0, NULL))"),
-                (self.col("store_rows_matched"), "COUNTIF(store_present)"),
+                (self.col("entities"), f"COUNT(DISTINCT IF({flag}, {c.entity_key}, NULL))"),
+                (self.col("store_rows_matched"), f"COUNTIF({c.store_present})"),
             ],
-            reported=[Reported(flag, "key_0")],
+            reported=[Reported(flag, c.entity_key)],
         )
 
     def results(self, row: Mapping[str, Any], game_date: dt.date) -> list[CheckResult]:
         assert isinstance(self.settings, RatioSettings)
-        affected, total = self.affected(row), int(row["total"] or 0)
+        affected, total = self.affected(row), self.total(row)
         entities = self.count(row, "entities")
         whole_date = total > 0 and self.count(row, "store_rows_matched") == 0
         details = {"entities": entities, "whole_date_missing": whole_date}
@@ -45,7 +45,7 @@ class MissingFeatures(Check):
         else:
             message = (
                 f"{affected} of {total} predictions ({pct(affected, total)}) for {entities} "
-                f"{self.cols.key_names[0]} values have no feature-store row"
+                f"{self.cols.entity_key_name} values have no feature-store row"
             )
         alert = over_ratio(affected, total, self.settings.max_ratio)
         return [self.result(row, game_date, alert=alert, message=message, details=details)]

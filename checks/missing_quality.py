@@ -30,20 +30,20 @@ class MissingQuality(Check):
     )
 
     def fragment(self, params: Params) -> Fragment:
-        flag = self.col("flag")
+        flag, c = self.flag_column, self.cols
         found = [
-            (self.col(f"found_loc{i}"), f"COUNTIF(quality_loc{i} IS NOT NULL)")
-            for i in range(len(self.cols.quality_locations))
+            (self.col(f"found_loc{i}"), f"COUNTIF({c.quality_location(i)} IS NOT NULL)")
+            for i, _ in enumerate(c.quality_locations)
         ]
         return Fragment(
-            columns=[(flag, "logged_quality IS NULL")],
-            aggregates=[(self.col("unparseable"), "COUNTIF(quality_unparseable)"), *found],
-            reported=[Reported(flag, "made_at DESC")],
+            columns=[(flag, f"{c.logged_quality} IS NULL")],
+            aggregates=[(self.col("unparseable"), f"COUNTIF({c.quality_unparseable})"), *found],
+            reported=[Reported(flag, f"{c.made_at} DESC")],
         )
 
     def results(self, row: Mapping[str, Any], game_date: dt.date) -> list[CheckResult]:
         assert isinstance(self.settings, RatioSettings)
-        affected, total = self.affected(row), int(row["total"] or 0)
+        affected, total = self.affected(row), self.total(row)
         details = {
             "max_ratio": self.settings.max_ratio,
             "unparseable": self.count(row, "unparseable"),

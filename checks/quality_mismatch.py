@@ -47,26 +47,24 @@ class QualityMismatch(Check):
     def fragment(self, params: Params) -> Fragment:
         assert isinstance(self.settings, QualityMismatchSettings)
         tol = params.float("quality_tolerance", self.settings.tolerance)
-        diff = "ABS(logged_quality - store_quality)"
-        flag = self.col("flag")
+        logged, store = self.cols.logged_quality, self.cols.store_quality
+        diff = f"ABS({logged} - {store})"
+        flag = self.flag_column
         return Fragment(
             columns=[(flag, f"COALESCE({diff} > {tol} + {EPSILON}, FALSE)")],
             aggregates=[
-                (
-                    self.col("compared"),
-                    "COUNTIF(logged_quality IS NOT NULL AND store_quality IS NOT NULL)",
-                ),
+                (self.col("compared"), f"COUNTIF({logged} IS NOT NULL AND {store} IS NOT NULL)"),
                 (self.col("max_abs_diff"), f"MAX({diff})"),
-                (self.col("logged_avg"), f"AVG(IF({flag}, logged_quality, NULL))"),
-                (self.col("store_avg"), f"AVG(IF({flag}, store_quality, NULL))"),
-                (self.col("unparseable"), "COUNTIF(quality_unparseable)"),
+                (self.col("logged_avg"), f"AVG(IF({flag}, {logged}, NULL))"),
+                (self.col("store_avg"), f"AVG(IF({flag}, {store}, NULL))"),
+                (self.col("unparseable"), f"COUNTIF({self.cols.quality_unparseable})"),
             ],
             reported=[Reported(flag, f"{diff} DESC")],
         )
 
     def results(self, row: Mapping[str, Any], game_date: dt.date) -> list[CheckResult]:
         assert isinstance(self.settings, QualityMismatchSettings)
-        affected, total = self.affected(row), int(row["total"] or 0)
+        affected, total = self.affected(row), self.total(row)
         logged_avg = rounded(row[self.col("logged_avg")])
         store_avg = rounded(row[self.col("store_avg")])
         details = {

@@ -36,24 +36,27 @@ class StalePredictions(Check):
     )
 
     def fragment(self, params: Params) -> Fragment:
-        stale = "(store_present AND made_at < written_at)"
-        lag = f"IF({stale}, (UNIX_MICROS(written_at) - UNIX_MICROS(made_at)) / 1000000, NULL)"
-        flag, lag_col = self.col("flag"), self.col("lag_s")
+        c = self.cols
+        stale = f"({c.store_present} AND {c.made_at} < {c.written_at})"
+        lag = (
+            f"IF({stale}, (UNIX_MICROS({c.written_at}) - UNIX_MICROS({c.made_at})) / 1000000, NULL)"
+        )
+        flag, lag_col = self.flag_column, self.col("lag_s")
         return Fragment(
             columns=[(flag, f"COALESCE({stale}, FALSE)"), (lag_col, lag)],
             aggregates=[
                 (self.col("max_lag_s"), f"MAX({lag_col})"),
                 (self.col("median_lag_s"), f"APPROX_QUANTILES({lag_col}, 2)[SAFE_OFFSET(1)]"),
-                (self.col("last_written_at"), f"MAX(IF({flag}, written_at, NULL))"),
-                (self.col("first_made_at"), f"MIN(IF({flag}, made_at, NULL))"),
-                (self.col("last_made_at"), f"MAX(IF({flag}, made_at, NULL))"),
-                (self.col("unknown_made_at"), "COUNTIF(made_at IS NULL)"),
+                (self.col("last_written_at"), f"MAX(IF({flag}, {c.written_at}, NULL))"),
+                (self.col("first_made_at"), f"MIN(IF({flag}, {c.made_at}, NULL))"),
+                (self.col("last_made_at"), f"MAX(IF({flag}, {c.made_at}, NULL))"),
+                (self.col("unknown_made_at"), f"COUNTIF({c.made_at} IS NULL)"),
             ],
             reported=[Reported(flag, f"{lag_col} DESC", [("lag_s", lag_col)])],
         )
 
     def results(self, row: Mapping[str, Any], game_date: dt.date) -> list[CheckResult]:
-        affected, total = self.affected(row), int(row["total"] or 0)
+        affected, total = self.affected(row), self.total(row)
         max_lag = row[self.col("max_lag_s")]
         details = {
             "max_lag_s": rounded(max_lag, 3),

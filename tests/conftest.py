@@ -12,6 +12,7 @@ from pytest_httpserver import HTTPServer
 
 from tests.lab import Lab
 from tests.peers.slack import SlackStandIn
+from tests.peers.webhook import Receiver
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +31,10 @@ def slack(httpserver: HTTPServer) -> Iterator[SlackStandIn]:
     """The Slack stand-in on the test's HTTP server (featmon's `base_url`: `slack.base_url`)."""
     yield SlackStandIn(httpserver)
     httpserver.check_handler_errors()  # a stand-in that broke must not pass unnoticed
+
+
+@pytest.fixture
+def receiver(httpserver: HTTPServer) -> Iterator[Receiver]:
+    """An Alertmanager-style webhook receiver on the test's HTTP server (`receiver.url`)."""
+    yield Receiver(httpserver)
+    httpserver.check_handler_errors()

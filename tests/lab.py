@@ -26,7 +26,8 @@ from monitor.demo.schema import (
     create_tables,
     insert_rows,
 )
-from monitor.pipeline.cycle import run_cycle, run_impact
+from monitor.pipeline.cycle import run_cycle
+from monitor.pipeline.impact import run_impact
 from monitor.pipeline.window import DateWindow
 from monitor.warehouse.duckdb import DuckDBWarehouse
 

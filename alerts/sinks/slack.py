@@ -11,8 +11,9 @@ The token never appears in any message this module produces.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from alerts.lifecycle import Notification
+from alerts.sinks.base import Attachment, Delivery, Envelope
 from alerts.sinks.slack_message import SlackMessage, firing_message, resolved_message
 
 log = logging.getLogger("featmon.slack")
@@ -60,27 +62,13 @@ class SlackSettings:
     attach_timeline: bool = False
 
 
-@dataclass(frozen=True)
-class Delivery:
-    ok: bool
-    channel: str | None = None
-    ts: str | None = None  # the message's id in Slack (bot token only)
-    error: str = ""
-    retryable: bool = True
-
-
 class SlackSink:
     name = "slack"
 
-    def __init__(
-        self, settings: SlackSettings, timeline: Callable[[str], bytes | None] | None = None
-    ) -> None:
-        """`timeline(game_date)` renders the date's timeline PNG (the monitor provides it;
-        a sink never queries the warehouse itself)."""
+    def __init__(self, settings: SlackSettings) -> None:
         if bool(settings.token) == bool(settings.webhook_url):
             raise ValueError("give exactly one of a bot token or a webhook URL")
         self.settings = settings
-        self.timeline = timeline
         handlers = [
             RateLimitErrorRetryHandler(max_retry_count=settings.max_retries),
             ServerErrorRetryHandler(max_retry_count=settings.max_retries),
@@ -100,19 +88,17 @@ class SlackSink:
         channels = self.settings.channels
         return channels.get(severity) or channels.get("warning") or next(iter(channels.values()))
 
-    def deliver(
-        self,
-        note: Notification,
-        *,
-        channel: str | None = None,
-        ts: str | None = None,
-        note_id: str | None = None,
-    ) -> Delivery:
-        """Send one notification. `channel`/`ts` locate the alert's earlier message (as
-        recorded by the notification log) for updates, repeats and resolutions; `note_id`
-        goes into the message metadata so `find` can recognise it after a crash."""
+    def deliver(self, envelope: Envelope) -> Delivery:
+        """Send the group's notification. `envelope.ref` locates the alert's earlier message
+        for updates, repeats and resolutions; the envelope id goes into the message metadata
+        so `find` can recognise it after a crash."""
+        note = envelope.first
         state = note.state
-        channel = channel or self.channel_for(state.labels.get("severity", "warning"))
+        earlier = _parse_ref(envelope.ref)
+        channel = earlier.get("channel") or self.channel_for(
+            state.labels.get("severity", "warning")
+        )
+        ts = earlier.get("ts")
         if note.kind == "resolved":
             message = resolved_message(state, note.outcome)
             if ts is None or self.client is None:
@@ -124,14 +110,13 @@ class SlackSink:
         assert note.alert is not None
         message = firing_message(note.alert, self.settings.runbook_url)
         if note.kind == "firing" or ts is None:
-            posted = self._post(channel, message, metadata=_metadata(note, note_id))
-            if posted.ok and posted.ts and note.kind == "firing" and note.alert.game_date:
-                day = str(note.alert.game_date)[:10]  # a date, or its ISO text after a retry
-                self._attach_timeline(posted.channel or channel, posted.ts, day)
+            posted = self._post(channel, message, metadata=_metadata(note, envelope.id))
+            if posted.ok and note.kind == "firing":
+                self._attach(posted, envelope.attachments)
             return posted
         if self.client is None:  # a webhook cannot edit: growth shows at the next repeat
             if note.kind == "update":
-                return Delivery(ok=True, channel=channel, error="webhook: update skipped")
+                return Delivery(ok=True, ref=_ref(channel), error="webhook: update skipped")
             return self._post(channel, message)
         if note.kind == "update":
             return self._update(channel, ts, message)
@@ -141,18 +126,22 @@ class SlackSink:
             return updated
         return self._post(channel, message, thread_ts=ts, broadcast=True)
 
-    def find(self, note_id: str, channel: str, since: dt.datetime) -> Delivery | None:
-        """The message a crashed run sent for `note_id`, if Slack has it (bot token only:
+    def find(self, envelope: Envelope) -> Delivery | None:
+        """The message a crashed run sent for this envelope, if Slack has it (bot token only:
         a webhook cannot read history, so after a crash it may post twice)."""
         if self.client is None:
             return None
+        state = envelope.first.state
+        channel = _parse_ref(envelope.ref).get("channel") or self.channel_for(
+            state.labels.get("severity", "warning")
+        )
         try:
             channel_id = self._channel_id(channel)
             if channel_id is None:
                 return None
             resp = self.client.conversations_history(
                 channel=channel_id,
-                oldest=str((since - dt.timedelta(minutes=5)).timestamp()),
+                oldest=str((envelope.created_at - dt.timedelta(minutes=5)).timestamp()),
                 include_all_metadata=True,
                 limit=200,
             )
@@ -160,33 +149,32 @@ class SlackSink:
             return None  # cannot tell: the caller re-sends (at-least-once)
         for message in resp.get("messages") or []:
             payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if payload.get("notification_id") == note_id:
-                return Delivery(ok=True, channel=channel_id, ts=str(message.get("ts")))
+            if payload.get("notification_id") == envelope.id:
+                return Delivery(ok=True, ref=_ref(channel_id, str(message.get("ts"))))
         return None
 
-    def _attach_timeline(self, channel: str, ts: str, game_date: str) -> None:
+    def _attach(self, posted: Delivery, attachments: Sequence[Attachment]) -> None:
         """Best effort: the message (which already names `featmon timeline`) is delivered
         whatever happens here, so a failure is logged, never retried or raised."""
-        if not (self.settings.attach_timeline and self.client and self.timeline):
+        where = _parse_ref(posted.ref)
+        if not (self.settings.attach_timeline and self.client and where.get("ts")):
             return
-        try:
-            image = self.timeline(game_date)
-            if image is None:
-                return
-            self.client.files_upload_v2(
-                channel=channel,
-                thread_ts=ts,
-                content=image,
-                filename=f"featmon-timeline-{game_date}.png",
-                title=f"featmon timeline {game_date}",
-                initial_comment=f"Timeline of game date {game_date}",
-            )
-        except SlackApiError as e:
-            error = str(e.response.get("error", "unknown"))
-            hint = " (the bot needs files:write)" if error == "missing_scope" else ""
-            log.warning("timeline not attached: %s%s", error, hint)
-        except Exception as e:  # rendering or transport: the alert itself went out
-            log.warning("timeline not attached: %s", type(e).__name__)
+        for attachment in attachments:
+            try:
+                self.client.files_upload_v2(
+                    channel=where["channel"],
+                    thread_ts=where["ts"],
+                    content=attachment.content,
+                    filename=attachment.filename,
+                    title=attachment.title,
+                    initial_comment=attachment.comment,
+                )
+            except SlackApiError as e:
+                error = str(e.response.get("error", "unknown"))
+                hint = " (the bot needs files:write)" if error == "missing_scope" else ""
+                log.warning("%s not attached: %s%s", attachment.what, error, hint)
+            except Exception as e:  # transport: the alert itself went out
+                log.warning("%s not attached: %s", attachment.what, type(e).__name__)
 
     def _channel_id(self, channel: str) -> str | None:
         if not channel.startswith("#"):
@@ -228,13 +216,9 @@ class SlackSink:
         except SlackApiError as e:
             return _api_failure(e, channel)
         except (SlackClientError, OSError) as e:
-            return Delivery(
-                ok=False, channel=channel, error=f"Slack unreachable: {type(e).__name__}"
-            )
+            return Delivery(ok=False, error=f"Slack unreachable: {type(e).__name__}")
         return Delivery(
-            ok=True,
-            channel=str(resp.get("channel") or channel),
-            ts=thread_ts or str(resp.get("ts")),
+            ok=True, ref=_ref(str(resp.get("channel") or channel), thread_ts or str(resp.get("ts")))
         )
 
     def _update(self, channel: str, ts: str, message: SlackMessage) -> Delivery:
@@ -246,38 +230,46 @@ class SlackSink:
         except SlackApiError as e:
             return _api_failure(e, channel)
         except (SlackClientError, OSError) as e:
-            return Delivery(
-                ok=False, channel=channel, error=f"Slack unreachable: {type(e).__name__}"
-            )
-        return Delivery(ok=True, channel=channel, ts=ts)
+            return Delivery(ok=False, error=f"Slack unreachable: {type(e).__name__}")
+        return Delivery(ok=True, ref=_ref(channel, ts))
 
     def _webhook(self, channel: str, message: SlackMessage) -> Delivery:
         assert self.webhook is not None
         try:
             resp = self.webhook.send(text=message.text, blocks=message.blocks)
         except (SlackClientError, OSError) as e:
-            return Delivery(
-                ok=False, channel=channel, error=f"Slack unreachable: {type(e).__name__}"
-            )
+            return Delivery(ok=False, error=f"Slack unreachable: {type(e).__name__}")
         if resp.status_code == 200:
-            return Delivery(ok=True, channel=channel)
+            return Delivery(ok=True, ref=_ref(channel))
         body = (resp.body or "").strip()[:80]
         permanent = resp.status_code in (400, 403, 404, 410)
         hint = " (check SLACK_WEBHOOK_URL)" if permanent else ""
         return Delivery(
             ok=False,
-            channel=channel,
             retryable=not permanent,
             error=f"Slack webhook answered {resp.status_code} {body}{hint}",
         )
 
 
-def _metadata(note: Notification, note_id: str | None) -> dict[str, Any]:
+def _metadata(note: Notification, note_id: str) -> dict[str, Any]:
     """Lets the next run find this message again (reconciling a crash after sending)."""
-    payload = {"fingerprint": note.state.fingerprint, "kind": note.kind}
-    if note_id:
-        payload["notification_id"] = note_id
+    payload = {"fingerprint": note.state.fingerprint, "kind": note.kind, "notification_id": note_id}
     return {"event_type": "featmon_alert", "event_payload": payload}
+
+
+def _ref(channel: str, ts: str | None = None) -> str:
+    """Where a message is, as the notification log keeps it (opaque outside this module)."""
+    return json.dumps({"channel": channel, "ts": ts} if ts else {"channel": channel})
+
+
+def _parse_ref(ref: str | None) -> dict[str, str]:
+    if not ref:
+        return {}
+    try:
+        where = json.loads(ref)
+    except ValueError:
+        return {}
+    return {k: str(v) for k, v in where.items() if v} if isinstance(where, dict) else {}
 
 
 def _api_failure(e: SlackApiError, channel: str) -> Delivery:
@@ -285,8 +277,7 @@ def _api_failure(e: SlackApiError, channel: str) -> Delivery:
     if code in NEEDS_A_HUMAN:
         return Delivery(
             ok=False,
-            channel=channel,
             retryable=False,
             error=f"Slack {code}: {NEEDS_A_HUMAN[code].format(channel=channel)}",
         )
-    return Delivery(ok=False, channel=channel, error=f"Slack {code} (will retry)")
+    return Delivery(ok=False, error=f"Slack {code} (will retry)")

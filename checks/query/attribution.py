@@ -23,7 +23,7 @@ from typing import Literal
 from checks.base import Check
 from checks.quality_mismatch import EPSILON
 from checks.query.join import Tables, prediction_rows
-from checks.query.sql import Params, Query, ident, json_path_literal, table_ref
+from checks.query.sql import Params, Query, ident, json_path_literal, renamed, table_ref
 
 # The checks whose flagged predictions are attributed.
 ATTRIBUTED = ("stale_predictions", "quality_mismatch", "feature_mismatch")
@@ -39,11 +39,12 @@ class Tolerances:
 
 
 def entity_sql(tables: Tables, prefix: str = "") -> str:
-    """The entity's keys other than the game date, as one comparable string. Both sides
-    (store rows recorded earlier, predictions now) are computed by the same engine."""
-    store = tables.store
+    """The entity's keys other than the game date, as one comparable string, over rows
+    whose keys are named like the join's (`JoinColumns.key`). Both sides (store rows
+    recorded earlier, predictions now) are computed by the same engine."""
+    store, cols = tables.store, tables.join_columns()
     parts = [
-        f"CAST({prefix}key_{i} AS STRING)"
+        f"CAST({prefix}{cols.key(i)} AS STRING)"
         for i, name in enumerate(store.keys)
         if name != store.date_column
     ]
@@ -75,28 +76,39 @@ def attribution_query(
         with_features=True,
     )
     p_from, p_to = params.date("date_from", date_from), params.date("date_to", date_to)
-    features = rows.features
+    cols, features = rows.cols, rows.features
     if mode == "flagged":
-        target = " OR ".join(c.col("flag") for c in checks) or "FALSE"
+        target = " OR ".join(c.flag_column for c in checks) or "FALSE"
     elif mode == "prediction":
         assert prediction_id is not None
-        target = f"prediction_id = {params.string('prediction_id', prediction_id)}"
+        target = f"{cols.prediction_id} = {params.string('prediction_id', prediction_id)}"
     else:
         target = "TRUE"
-    logged = ", ".join(f"f{i}_logged" for i in range(len(features)))
+    # `targets` is where this query reads the join: its columns under the names this query
+    # returns (what monitor/reports/attribution.py reads); the logged feature values, used
+    # only inside, keep the join's names.
+    from_join = [
+        (cols.prediction_id, "prediction_id"),
+        (cols.game_date, "game_date"),
+        (cols.made_at, "made_at"),
+        (cols.logged_quality, "logged_quality"),
+        (cols.store_quality, "store_quality"),
+    ]
+    target_cols = ", ".join(
+        [renamed(column, name) for column, name in from_join] + [f.logged for f in features]
+    )
     q_tol = params.float("attribution_quality_tolerance", tolerances.quality)
     f_abs = params.float("attribution_feature_abs_tolerance", tolerances.feature_abs)
     f_rel = params.float("attribution_feature_rel_tolerance", tolerances.feature_rel)
     recorded = [
         (
             f"v{i}",
-            f"SAFE_CAST(JSON_VALUE(named_values, {json_path_literal('$.' + name)}) AS FLOAT64)",
+            f"SAFE_CAST(JSON_VALUE(named_values, {json_path_literal('$.' + f.name)}) AS FLOAT64)",
         )
-        for i, name in enumerate(features)
+        for i, f in enumerate(features)
     ]
     anything_logged = " OR ".join(
-        ["t.logged_quality IS NOT NULL"]
-        + [f"t.f{i}_logged IS NOT NULL" for i in range(len(features))]
+        ["t.logged_quality IS NOT NULL"] + [f"t.{f.logged} IS NOT NULL" for f in features]
     )
     conditions = [
         "fp.written_at <= t.made_at",
@@ -104,16 +116,15 @@ def attribution_query(
         f"(t.logged_quality IS NULL OR fp.quality IS NULL OR "
         f"ABS(fp.quality - t.logged_quality) <= {q_tol} + {EPSILON})",
     ] + [
-        f"(t.f{i}_logged IS NULL OR fp.v{i} IS NULL OR "
-        f"ABS(t.f{i}_logged - fp.v{i}) <= {f_abs} + {f_rel} * ABS(fp.v{i}) + {EPSILON})"
-        for i in range(len(features))
+        f"(t.{f.logged} IS NULL OR fp.v{i} IS NULL OR "
+        f"ABS(t.{f.logged} - fp.v{i}) <= {f_abs} + {f_rel} * ABS(fp.v{i}) + {EPSILON})"
+        for i, f in enumerate(features)
     ]
     by_entity = "PARTITION BY game_date, entity ORDER BY written_at"
     fp_cols = ", ".join(f"{sql} AS {alias}" for alias, sql in recorded)
     ctes = [
         *rows.ctes,
-        f"targets AS (\n  SELECT prediction_id, game_date, made_at, logged_quality, store_quality"
-        f"{', ' + logged if logged else ''}, {entity_sql(tables)} AS entity\n"
+        f"targets AS (\n  SELECT {target_cols}, {entity_sql(tables)} AS entity\n"
         f"  FROM {rows.source}\n  WHERE {target}\n)",
         f"fp AS (\n  SELECT game_date, entity, written_at, quality, named_values"
         f"{', ' + fp_cols if fp_cols else ''},\n"
@@ -129,7 +140,7 @@ def attribution_query(
         "  QUALIFY ROW_NUMBER() OVER (PARTITION BY prediction_id ORDER BY written_at DESC) = 1\n)",
     ]
     if mode == "prediction":
-        named = ", ".join(f"t.f{i}_logged AS {ident(n)}" for i, n in enumerate(features))
+        named = ", ".join(f"t.{f.logged} AS {ident(f.name)}" for f in features)
         logged_values = f"TO_JSON_STRING(STRUCT({named}))" if named else "CAST(NULL AS STRING)"
         sql = (
             "WITH\n" + ",\n".join(ctes) + "\n"

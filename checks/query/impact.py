@@ -12,7 +12,14 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from checks.hit_rate_drop import hit_rates
-from checks.query.join import HIT_PREFIX, IMPACT_AFFECTED
+from checks.query.columns import (
+    GAME_DATE,
+    IMPACT_AFFECTED,
+    TOTAL,
+    check_flag,
+    flag_count,
+    hit_count,
+)
 
 # Impact column -> the check whose per-prediction flag it counts.
 COLUMNS: dict[str, str] = {
@@ -76,14 +83,14 @@ class ImpactRow:
     @classmethod
     def from_row(cls, row: Mapping[str, Any], checks: set[str]) -> ImpactRow:
         """`checks` are the checks the query computed; others are reported as None."""
-        total = int(row["total"] or 0)
+        total = int(row[TOTAL] or 0)
         counts = {
-            column: int(row[f"{check}__flag_count"] or 0) if check in checks else None
+            column: int(row[flag_count(check_flag(check))] or 0) if check in checks else None
             for column, check in COLUMNS.items()
         }
         affected = int(row.get(IMPACT_AFFECTED) or 0)
         hits: dict[str, Any] = {}
-        if HIT_PREFIX + "graded_affected" in row:
+        if hit_count("graded", "affected") in row:  # grading configured
             rates = hit_rates(row)
             for group in ("affected", "unaffected"):
                 hits[f"hit_rate_{group}"] = rates[f"hit_rate_{group}"]
@@ -91,7 +98,7 @@ class ImpactRow:
                 hits[f"high_edge_hit_rate_{group}"] = rates[f"hit_rate_{group}_high_edge"]
                 hits[f"high_edge_graded_{group}"] = rates[f"graded_{group}_high_edge"]
         return cls(
-            game_date=row["game_date"],
+            game_date=row[GAME_DATE],
             total=total,
             affected=affected,
             affected_pct=round(100.0 * affected / total, 1) if total else 0.0,

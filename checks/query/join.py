@@ -6,11 +6,9 @@ filtered on their partition column for the checked dates. Checks add columns and
 aggregates on top; only one row per game date leaves the warehouse, carrying the
 aggregates and a bounded number of example rows.
 
-Columns the join exposes to check fragments:
-  prediction_id, game_date, key_0.., made_at,
-  store_present, written_at, store_quality,
-  logged_quality, quality_unparseable,
-  f<i>_logged, f<i>_unparseable, f<i>_store      (only when a check uses features)
+The columns the join exposes to check fragments, and the names of the aggregate row,
+are named in checks/query/columns.py (`JoinColumns`, `flag_count`, ...): every alias
+below is built from those accessors, the same ones the readers use.
 """
 
 from __future__ import annotations
@@ -19,12 +17,35 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from checks.base import Check, Fragment, JoinColumns
-from checks.query.sql import Params, Query, ident, json_path_literal, table_ref
+from checks.base import Check, Fragment
+from checks.query.columns import (
+    GAME_DATE,
+    HIT_GROUPS,
+    IMPACT_AFFECTED,
+    TOTAL,
+    FeatureColumns,
+    JoinColumns,
+    Logged,
+    flag_count,
+    flag_examples,
+    hit_count,
+)
+from checks.query.sql import Params, Query, ident, json_path_literal, renamed, table_ref
 from checks.tables import FeatureStoreTable, GradingTable, Location, PredictionsTable
 
-IMPACT_AFFECTED = "impact__affected"
-HIT_PREFIX = "hit__"
+# Names private to the statement (never read outside this module).
+_PRESENT = "present"  # store side: TRUE on every store row, NULL after the LEFT JOIN
+_CORRECT, _HIGH_EDGE = "correct", "high_edge"  # grading side, before the join renames them
+
+
+def _grading_key(i: int) -> str:
+    """The prediction's i-th grading key (the grading table's keys differ from the store's)."""
+    return f"g_key_{i}"
+
+
+def _rank(flag: str) -> str:
+    """The prediction's rank among those `flag` marks on its date (worst first)."""
+    return f"{flag}_rank"
 
 
 @dataclass(frozen=True)
@@ -34,11 +55,15 @@ class Tables:
     grading: GradingTable | None = None
 
     def join_columns(self) -> JoinColumns:
-        keys = self.predictions.keys
+        preds = self.predictions
         return JoinColumns(
-            key_names=tuple(keys),
-            features=tuple(self.predictions.features),
-            quality_locations=tuple(loc.describe() for loc in self.predictions.quality),
+            key_names=tuple(preds.keys),
+            date_column=preds.date_column,
+            quality_locations=tuple(loc.describe() for loc in preds.quality),
+            feature_locations=tuple(
+                (name, tuple(loc.describe() for loc in locations))
+                for name, locations in preds.features.items()
+            ),
         )
 
 
@@ -66,10 +91,10 @@ def location_sql(loc: Location) -> tuple[str, str]:
 
 
 def _first_number(
-    prefix: str, value_alias: str, locations: Sequence[Location]
+    logged: Logged, locations: Sequence[Location]
 ) -> tuple[list[tuple[str, str]], str, str]:
     """Per-location columns (value and "malformed" flag), the first non-null value, and
-    the "no number, and some location was malformed" flag (over `value_alias`).
+    the "no number, and some location was malformed" flag (over `logged.logged`).
 
     The first value is a COALESCE over the locations' own expressions rather than over
     the per-location columns: engines evaluate COALESCE lazily, so a row whose first
@@ -81,13 +106,13 @@ def _first_number(
     bads: list[str] = []
     for i, loc in enumerate(locations):
         value, bad = location_sql(loc)
-        columns += [(f"{prefix}_loc{i}", value), (f"{prefix}_loc{i}_bad", bad)]
+        columns += [(logged.location(i), value), (logged.location_bad(i), bad)]
         values.append(value)
-        bads.append(f"{prefix}_loc{i}_bad")
+        bads.append(logged.location_bad(i))
     if not values:
         return columns, "CAST(NULL AS FLOAT64)", "FALSE"
     first = values[0] if len(values) == 1 else f"COALESCE({', '.join(values)})"
-    return columns, first, f"({value_alias} IS NULL AND ({' OR '.join(bads)}))"
+    return columns, first, f"({logged.logged} IS NULL AND ({' OR '.join(bads)}))"
 
 
 def store_feature_sql(store: FeatureStoreTable, params: Params, name: str) -> str:
@@ -159,7 +184,8 @@ class PredictionRows:
     params: Params
     ctes: list[str]
     source: str
-    features: list[str]
+    cols: JoinColumns
+    features: list[FeatureColumns]  # the features this statement computes (maybe none)
     problem_flag: str  # "affected by any problem check" over `source`
     graded: bool
     fragments: list[tuple[Check, Fragment]]
@@ -177,63 +203,62 @@ def prediction_rows(
 ) -> PredictionRows:
     """The CTEs shared by the check query, attribution and the timeline."""
     store, preds = tables.store, tables.predictions
+    cols = tables.join_columns()
     params = params or Params()
     p_from = params.date("date_from", date_from)
     p_to = params.date("date_to", date_to)
     if with_features is None:
         with_features = any(c.uses_features for c in checks)
-    features = list(preds.features) if with_features and preds.features else []
+    features = cols.feature_columns if with_features else []
     graded = with_grading and tables.grading is not None
 
     # Store side: one row per key (the latest write wins if a writer left duplicates).
     write_ctes, write_join, written_at = write_times_sql(store, params, p_from, p_to)
-    store_cols = [(f"key_{i}", ident(k)) for i, k in enumerate(store.keys)]
-    store_cols.append(("written_at", written_at))
+    store_cols = [(cols.key(i), ident(k)) for i, k in enumerate(store.keys)]
+    store_cols.append((cols.written_at, written_at))
     store_cols.append(
         (
-            "store_quality",
+            cols.store_quality,
             f"CAST({ident(store.quality)} AS FLOAT64)"
             if store.quality
             else "CAST(NULL AS FLOAT64)",
         )
     )
-    store_cols += [
-        (f"f{i}_store", store_feature_sql(store, params, name)) for i, name in enumerate(features)
-    ]
-    store_cols.append(("present", "TRUE"))
+    store_cols += [(f.store, store_feature_sql(store, params, f.name)) for f in features]
+    store_cols.append((_PRESENT, "TRUE"))
     partition_keys = ", ".join(ident(k) for k in store.keys)
 
     # Prediction side: keys, made_at and every candidate location.
     pred_cols = [
-        ("prediction_id", f"CAST({ident(preds.id_column)} AS STRING)"),
-        ("game_date", ident(preds.date_column)),
+        (cols.prediction_id, f"CAST({ident(preds.id_column)} AS STRING)"),
+        (cols.game_date, ident(preds.date_column)),
     ]
-    pred_cols += [(f"key_{i}", ident(k)) for i, k in enumerate(preds.keys)]
-    pred_cols.append(("made_at", f"({preds.made_at})"))
-    loc_cols, q_value, q_bad = _first_number("quality", "logged_quality", preds.quality)
-    pred_cols += [*loc_cols, ("logged_quality", q_value)]
-    logged = [("quality_unparseable", q_bad)]
-    for i, name in enumerate(features):
-        loc_cols, f_value, f_bad = _first_number(f"f{i}", f"f{i}_logged", preds.features[name])
-        pred_cols += [*loc_cols, (f"f{i}_logged", f_value)]
-        logged.append((f"f{i}_unparseable", f_bad))
+    pred_cols += [(cols.key(i), ident(k)) for i, k in enumerate(preds.keys)]
+    pred_cols.append((cols.made_at, f"({preds.made_at})"))
+    loc_cols, q_value, q_bad = _first_number(cols.quality, preds.quality)
+    pred_cols += [*loc_cols, (cols.logged_quality, q_value)]
+    logged = [(cols.quality_unparseable, q_bad)]
+    for f in features:
+        loc_cols, f_value, f_bad = _first_number(f, preds.features[f.name])
+        pred_cols += [*loc_cols, (f.logged, f_value)]
+        logged.append((f.unparseable, f_bad))
     where = f"{ident(preds.date_column)} BETWEEN {p_from} AND {p_to}"
     if preds.where:
         where += f" AND ({preds.where})"
 
-    key_join = " AND ".join(f"l.key_{i} = s.key_{i}" for i in range(len(preds.keys)))
+    key_join = " AND ".join(f"l.{cols.key(i)} = s.{cols.key(i)}" for i in range(len(preds.keys)))
     joined = [
-        ("store_present", "COALESCE(s.present, FALSE)"),
-        ("written_at", "s.written_at"),
-        ("store_quality", "s.store_quality"),
-    ] + [(f"f{i}_store", f"s.f{i}_store") for i in range(len(features))]
+        (cols.store_present, f"COALESCE(s.{_PRESENT}, FALSE)"),
+        (cols.written_at, f"s.{cols.written_at}"),
+        (cols.store_quality, f"s.{cols.store_quality}"),
+    ] + [(f.store, f"s.{f.store}") for f in features]
 
     grading_ctes: list[str] = []
     grading_join = ""
     if graded:
         assert tables.grading is not None
         g = tables.grading
-        pred_cols += [(f"g_key_{i}", ident(k)) for i, k in enumerate(g.keys)]
+        pred_cols += [(_grading_key(i), ident(k)) for i, k in enumerate(g.keys)]
         g_where = f"{ident(g.date_column)} BETWEEN {p_from} AND {p_to}"
         if g.where:
             g_where += f" AND ({g.where})"
@@ -242,16 +267,19 @@ def prediction_rows(
             f"CAST({ident(g.line_column)} AS FLOAT64)) >= {params.float('high_edge', g.high_edge)}"
         )
         g_cols = [(f"key_{i}", ident(k)) for i, k in enumerate(g.keys)]
-        g_cols += [("correct", f"CAST({ident(g.correct_column)} AS BOOL)"), ("high_edge", edge)]
+        g_cols += [(_CORRECT, f"CAST({ident(g.correct_column)} AS BOOL)"), (_HIGH_EDGE, edge)]
         grading_ctes.append(
             f"graded AS (\n  SELECT\n    {_select(g_cols)}\n"
             f"  FROM {table_ref(g.table)}\n  WHERE {g_where}\n"
             f"  QUALIFY ROW_NUMBER() OVER (PARTITION BY "
             f"{', '.join(ident(k) for k in g.keys)}) = 1\n)"
         )
-        g_on = " AND ".join(f"l.g_key_{i} = g.key_{i}" for i in range(len(g.keys)))
+        g_on = " AND ".join(f"l.{_grading_key(i)} = g.key_{i}" for i in range(len(g.keys)))
         grading_join = f"\n  LEFT JOIN graded AS g ON {g_on}"
-        joined += [("graded_correct", "g.correct"), ("graded_high_edge", "g.high_edge")]
+        joined += [
+            (cols.graded_correct, f"g.{_CORRECT}"),
+            (cols.graded_high_edge, f"g.{_HIGH_EDGE}"),
+        ]
 
     fragments = [c.fragment(params) for c in checks]
     flag_cols = [(alias, sql) for f in fragments for alias, sql in f.columns]
@@ -273,11 +301,12 @@ def prediction_rows(
     if flag_cols:
         ctes.append(f"flagged AS (\n  SELECT\n    *,\n    {_select(flag_cols)}\n  FROM joined\n)")
         source = "flagged"
-    problems = [c.col("flag") for c in checks if c.problem]
+    problems = [c.flag_column for c in checks if c.problem]
     return PredictionRows(
         params=params,
         ctes=ctes,
         source=source,
+        cols=cols,
         features=features,
         problem_flag="(" + " OR ".join(problems) + ")" if problems else "FALSE",
         graded=graded,
@@ -285,16 +314,20 @@ def prediction_rows(
     )
 
 
-def _hit_aggregates(problem_flag: str) -> list[tuple[str, str]]:
+def _hit_aggregates(cols: JoinColumns, problem_flag: str) -> list[tuple[str, str]]:
     """Graded and correct counts, for affected and unaffected predictions, overall and
     high-edge: the hit-rate columns of the impact table and the hit_rate_drop check."""
     out = []
-    for group, cond in (("affected", problem_flag), ("unaffected", f"NOT {problem_flag}")):
-        for edge, edge_cond in (("", "TRUE"), ("_high_edge", "graded_high_edge")):
-            graded = f"graded_correct IS NOT NULL AND {edge_cond} AND {cond}"
-            out.append((f"{HIT_PREFIX}graded_{group}{edge}", f"COUNTIF({graded})"))
+    conds = {"affected": problem_flag, "unaffected": f"NOT {problem_flag}"}
+    for group in HIT_GROUPS:
+        for high_edge, edge_cond in ((False, "TRUE"), (True, cols.graded_high_edge)):
+            graded = f"{cols.graded_correct} IS NOT NULL AND {edge_cond} AND {conds[group]}"
+            out.append((hit_count("graded", group, high_edge=high_edge), f"COUNTIF({graded})"))
             out.append(
-                (f"{HIT_PREFIX}correct_{group}{edge}", f"COUNTIF({graded} AND graded_correct)")
+                (
+                    hit_count("correct", group, high_edge=high_edge),
+                    f"COUNTIF({graded} AND {cols.graded_correct})",
+                )
             )
     return out
 
@@ -315,53 +348,50 @@ def build_query(
     `grading` is configured and the impact table or the hit_rate_drop check asks for them.
     """
     checks = [c for c in checks if c.scope == "join"]
-    preds = tables.predictions
     with_grading = tables.grading is not None and (
         not details or any(c.uses_grading for c in checks)
     )
     rows = prediction_rows(tables, checks, date_from, date_to, with_grading=with_grading)
-    params, fragments = rows.params, rows.fragments
-    aggregates: list[tuple[str, str]] = [("total", "COUNT(*)")]
+    params, fragments, cols = rows.params, rows.fragments, rows.cols
+    aggregates: list[tuple[str, str]] = [(TOTAL, "COUNT(*)")]
     for c, f in fragments:
-        counted = [c.col("flag")]
+        counted = [c.flag_column]
         if details:
             counted += [r.flag for r in f.reported if r.flag not in counted]
             aggregates += f.aggregates
-        aggregates += [(f"{flag}_count", f"COUNTIF({flag})") for flag in counted]
+        aggregates += [(flag_count(flag), f"COUNTIF({flag})") for flag in counted]
     if checks:
         aggregates.append((IMPACT_AFFECTED, f"COUNTIF({rows.problem_flag})"))
     if rows.graded:
-        aggregates += _hit_aggregates(rows.problem_flag)
+        aggregates += _hit_aggregates(cols, rows.problem_flag)
 
     rank_cols: list[tuple[str, str]] = []
     if examples > 0 and details:
         p_examples = params.int("max_examples", examples)
-        key_fields = [
-            (name, f"key_{i}") for i, name in enumerate(preds.keys) if name != preds.date_column
-        ]
+        # (field of an example, join column): the fields are what alerts and reports show.
         base_fields = [
-            ("prediction_id", "prediction_id"),
-            *key_fields,
-            ("made_at", "made_at"),
-            ("written_at", "written_at"),
-            ("logged_quality", "logged_quality"),
-            ("store_quality", "store_quality"),
+            ("prediction_id", cols.prediction_id),
+            *cols.entity_keys,
+            ("made_at", cols.made_at),
+            ("written_at", cols.written_at),
+            ("logged_quality", cols.logged_quality),
+            ("store_quality", cols.store_quality),
         ]
         for r in (r for _, f in fragments for r in f.reported):
-            flag = r.flag
+            flag, rank = r.flag, _rank(r.flag)
             rank_cols.append(
                 (
-                    f"{flag}_rank",
-                    f"ROW_NUMBER() OVER (PARTITION BY game_date, "
-                    f"{flag} ORDER BY {r.order}, prediction_id)",
+                    rank,
+                    f"ROW_NUMBER() OVER (PARTITION BY {cols.game_date}, "
+                    f"{flag} ORDER BY {r.order}, {cols.prediction_id})",
                 )
             )
             struct = ", ".join(f"{sql} AS {name}" for name, sql in base_fields + r.extra)
             aggregates.append(
                 (
-                    f"{flag}_examples",
-                    f"ARRAY_AGG(IF({flag} AND {flag}_rank <= {p_examples}, "
-                    f"STRUCT({struct}), NULL) IGNORE NULLS ORDER BY {flag}_rank)",
+                    flag_examples(flag),
+                    f"ARRAY_AGG(IF({flag} AND {rank} <= {p_examples}, "
+                    f"STRUCT({struct}), NULL) IGNORE NULLS ORDER BY {rank})",
                 )
             )
 
@@ -372,8 +402,8 @@ def build_query(
         source = "ranked"
     sql = (
         "WITH\n" + ",\n".join(ctes) + "\n"
-        f"SELECT\n  game_date,\n  {_select(aggregates, '  ')}\n"
-        f"FROM {source}\nGROUP BY game_date\nORDER BY game_date"
+        f"SELECT\n  {renamed(cols.game_date, GAME_DATE)},\n  {_select(aggregates, '  ')}\n"
+        f"FROM {source}\nGROUP BY {cols.game_date}\nORDER BY {cols.game_date}"
     )
     names = ", ".join(c.name for c in checks) or "impact"
     if not details:

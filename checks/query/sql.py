@@ -84,3 +84,10 @@ def json_path_literal(path: str) -> str:
     """JSONPath is part of the query's shape (BigQuery wants a constant); it is validated
     against a strict grammar at config load, so quoting it as a literal is safe."""
     return "'" + path + "'"
+
+
+def renamed(column: str, name: str) -> str:
+    """`column` selected as `name`: where one statement's columns become another's names
+    (the join's under the aggregate row's or attribution's), with no `x AS x` noise while
+    the two agree."""
+    return column if column == name else f"{column} AS {name}"

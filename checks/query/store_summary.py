@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from checks.query.columns import GAME_DATE
 from checks.query.join import Tables, write_times_sql
 from checks.query.sql import Params, Query, ident, table_ref
 
@@ -26,13 +27,13 @@ def store_summary_query(
     date = ident(store.date_column)
     with_clause = ("WITH\n" + ",\n".join(write_ctes) + "\n") if write_ctes else ""
     sql = (
-        f"{with_clause}SELECT\n  {date} AS game_date,\n  COUNT(*) AS store_rows,\n"
+        f"{with_clause}SELECT\n  {date} AS {GAME_DATE},\n  COUNT(*) AS store_rows,\n"
         f"  MAX({written_at}) AS last_written_at,\n"
         f"  {params.add('now', now, 'TIMESTAMP')} AS checked_at,\n"
         f"  {params.string('timezone', timezone)} AS timezone\n"
         f"FROM {table_ref(store.table)}{write_join}\n"
         f"WHERE {date} BETWEEN {p_from} AND {p_to}\n"
-        f"GROUP BY game_date\nORDER BY game_date"
+        f"GROUP BY {GAME_DATE}\nORDER BY {GAME_DATE}"
     )
     return Query(
         sql=sql, params=params.freeze(), description="featmon: store summary", label="store"

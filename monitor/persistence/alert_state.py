@@ -7,9 +7,9 @@ dataset in BigQuery). Like the checks, every statement is BigQuery SQL with name
 parameters, run through the warehouse adapter (DuckDB transpiles it, MERGE included).
 
 Notification rows move pending -> sending -> sent. `sending` is written just before a
-sink is called and `sent` (with the Slack ts) just after, so a row found in `sending`
-by a later run marks a crash in between: that run looks the message up before
-re-sending (see alerts/dispatch.py).
+sink is called and `sent` (with the sink's delivery reference, opaque here) just after, so
+a row found in `sending` by a later run marks a crash in between: that run asks the sink
+for the message before re-sending (see alerts/dispatch.py).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from typing import Any
 
 from alerts.codec import notification_from_json, notification_to_json
 from alerts.dispatch import LoggedNotification
-from alerts.lifecycle import AlertState, Notification, Silence
+from alerts.lifecycle import AlertState, Notification
+from alerts.silences import Silence
 from checks.query.sql import Params, ParamType, Query, table_ref
 from monitor.warehouse.base import QueryError, Warehouse
 
@@ -50,8 +51,7 @@ _NOTIFICATION_COLUMNS: dict[str, ParamType] = {
     "attempts": "INT64",
     "created_at": "TIMESTAMP",
     "updated_at": "TIMESTAMP",
-    "channel": "STRING",
-    "ts": "STRING",
+    "ref": "STRING",  # where the sink delivered it: the sink's own, opaque reference
     "error": "STRING",
     "payload": "STRING",
 }
@@ -107,6 +107,8 @@ class StateStore:
         self._run(f"CREATE SCHEMA IF NOT EXISTS `{self.dataset}`")
         self._run(ddl(f"{self.dataset}.alerts", _STATE_COLUMNS))
         self._run(ddl(f"{self.dataset}.notifications", _NOTIFICATION_COLUMNS))
+        # Logs created before sinks had one contract kept Slack's channel and ts instead.
+        self._run(f"ALTER TABLE {self.notifications} ADD COLUMN IF NOT EXISTS ref STRING")
         self._run(ddl(f"{self.dataset}.silences", _SILENCE_COLUMNS))
         self._run(ddl(f"{self.dataset}.leases", _LEASE_COLUMNS))
 
@@ -193,8 +195,7 @@ class StateStore:
                 "attempts": 0,
                 "created_at": now,
                 "updated_at": now,
-                "channel": None,
-                "ts": None,
+                "ref": None,
                 "error": "",
                 "payload": notification_to_json(note),
             }
@@ -229,37 +230,30 @@ class StateStore:
             params,
         )
 
-    def mark_sending(self, row_id: str, channel: str | None, now: dt.datetime) -> None:
+    def mark_sending(self, row_id: str, now: dt.datetime) -> None:
         self._update(row_id, now, {"status": ("sending", "STRING")}, "attempts = attempts + 1")
-        if channel:
-            self._update(row_id, now, {"channel": (channel, "STRING")})
 
-    def mark_sent(self, row_id: str, channel: str | None, ts: str | None, now: dt.datetime) -> None:
+    def mark_sent(self, row_id: str, ref: str | None, now: dt.datetime) -> None:
         self._update(
             row_id,
             now,
-            {
-                "status": ("sent", "STRING"),
-                "channel": (channel, "STRING"),
-                "ts": (ts, "STRING"),
-                "error": ("", "STRING"),
-            },
+            {"status": ("sent", "STRING"), "ref": (ref, "STRING"), "error": ("", "STRING")},
         )
 
     def mark_pending(self, row_id: str, error: str, now: dt.datetime) -> None:
         self._update(row_id, now, {"status": ("pending", "STRING"), "error": (error, "STRING")})
 
-    def message_of(self, fingerprint: str, sink: str) -> tuple[str | None, str | None]:
+    def ref_of(self, fingerprint: str, sink: str) -> str | None:
         """Where the alert's current message is: the latest sent firing notification."""
         params = Params()
         rows = self._run(
-            f"SELECT channel, ts FROM {self.notifications} "
+            f"SELECT ref FROM {self.notifications} "
             f"WHERE fingerprint = {params.string('fingerprint', fingerprint)} "
             f"AND sink = {params.string('sink', sink)} AND kind = 'firing' AND status = 'sent' "
             "ORDER BY updated_at DESC LIMIT 1",
             params,
         )
-        return (rows[0]["channel"], rows[0]["ts"]) if rows else (None, None)
+        return str(rows[0]["ref"]) if rows and rows[0]["ref"] else None
 
     def last_notifications(self) -> dict[str, dict[str, Any]]:
         rows = self._run(
@@ -338,8 +332,7 @@ def _logged(row: dict[str, Any]) -> LoggedNotification:
         status=row["status"],
         attempts=int(row["attempts"]),
         created_at=row["created_at"],
-        channel=row["channel"],
-        ts=row["ts"],
+        ref=row["ref"],
         error=row["error"] or "",
         note=notification_from_json(row["payload"]),
     )

@@ -187,7 +187,9 @@ class History:
         store = self.tables.store
         params = Params()
         p_from, p_to = params.date("date_from", date_from), params.date("date_to", date_to)
-        keys = [(f"key_{i}", ident(k)) for i, k in enumerate(store.keys)]
+        # Keys named like the join's, which is what `entity_sql` reads.
+        join_cols = self.tables.join_columns()
+        keys = [(join_cols.key(i), ident(k)) for i, k in enumerate(store.keys)]
         features = list(self.tables.predictions.features) if store.feature_names_column else []
         named = ", ".join(
             f"{store_feature_sql(store, params, name)} AS {ident(name)}" for name in features

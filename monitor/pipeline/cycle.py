@@ -15,23 +15,22 @@ from typing import Any
 
 from checks.base import Check, CheckResult
 from checks.durations import parse_duration
-from checks.query.impact import ImpactRow
+from checks.query.columns import GAME_DATE
 from checks.query.sql import Query
 from checks.registry import CHECKS
 from monitor.clock import now_utc
 from monitor.config import Config
-from monitor.persistence.history import History, Version, around, merge_versions, unseen_before
-from monitor.pipeline.cost import BudgetRefused, over_budget
+from monitor.persistence.history import History
+from monitor.pipeline.attribution import attribute
+from monitor.pipeline.cost import over_budget
 from monitor.pipeline.plan import (
     build_checks,
     check_query,
     cycle_queries,
-    impact_query,
     summary_query,
     tables_of,
 )
 from monitor.pipeline.window import DateWindow
-from monitor.reports.attribution import ATTRIBUTED, attribution_batches, describe
 from monitor.warehouse import (
     QueryError,
     Warehouse,
@@ -57,7 +56,7 @@ class RunReport:
 
 
 def _rows_by_date(wh: Warehouse, query: Query) -> dict[dt.date, dict[str, Any]]:
-    return {row["game_date"]: row for row in wh.rows(query)}
+    return {row[GAME_DATE]: row for row in wh.rows(query)}
 
 
 def _results_for(
@@ -198,7 +197,10 @@ def _join_results(
     except WarehouseError as e:
         report.results += [error_result(c, str(e)) for c in checks]
     if config.history is not None:
-        attribute(config, wh, report, checks)
+        attributed = attribute(config, wh, report.results, checks)
+        report.results = attributed.results
+        report.queries += attributed.queries
+        report.problems += attributed.problems
 
 
 def _isolate(
@@ -214,14 +216,6 @@ def _isolate(
         except WarehouseError as e:
             out.append(error_result(check, str(e)))
     return out
-
-
-def run_impact(config: Config, wh: Warehouse, window: DateWindow) -> list[ImpactRow]:
-    query, computed = impact_query(config, window)
-    refusal = over_budget(config, wh, query)
-    if refusal:
-        raise BudgetRefused(refusal)
-    return [ImpactRow.from_row(row, computed) for row in wh.rows(query)]
 
 
 def _store_results(
@@ -250,42 +244,3 @@ def _store_results(
         except Exception as e:
             out.append(error_result(check, f"internal error reading its results: {e!r}"))
     return out
-
-
-def attribute(config: Config, wh: Warehouse, report: RunReport, checks: Sequence[Check]) -> None:
-    """`details.attribution` for the alerting stale / mismatch results: which recorded store
-    version their predictions used. One extra query, only when such a result alerts."""
-    targets = [
-        r for r in report.results if r.status == "alert" and r.check in ATTRIBUTED and r.game_date
-    ]
-    if not targets:
-        return
-    attributed = [c for c in checks if c.name in ATTRIBUTED]
-    dates = [r.game_date for r in targets if r.game_date]
-    try:
-        report.queries += 1
-        batches = attribution_batches(config, wh, attributed, min(dates), max(dates), "flagged")
-    except WarehouseError as e:
-        report.problems.append(f"attribution failed: {e}")
-        return
-    zone = config.zone()
-    assert config.history is not None
-    history = History(wh, config.state.dataset, tables_of(config), config.history)
-    versions: dict[dt.date, list[Version]] = {}
-    for result in targets:
-        day = result.game_date
-        assert day is not None
-        mine = [b for b in batches if b.game_date == day]
-        result.details["attribution"] = [b.as_dict() for b in mine]
-        if not mine:
-            continue
-        top = max(mine, key=lambda b: b.count)
-        unseen = None
-        if top.version_written_at is None:
-            if day not in versions:
-                try:
-                    versions[day] = merge_versions(history.versions_of(day, around(day, zone)))
-                except WarehouseError:
-                    versions[day] = []  # the hint is optional; the attribution stands
-            unseen = unseen_before(versions[day], top.made_at_min)
-        result.details["attribution_summary"] = describe(top, zone, unseen)

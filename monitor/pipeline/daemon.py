@@ -1,4 +1,5 @@
-"""`featmon run`: the same cycle as `featmon check`, on a schedule, as a long-running daemon.
+"""`featmon run`: the same run as `featmon check` (monitor/pipeline/run.py) on a schedule,
+as a long-running daemon.
 
 APScheduler 3 (BlockingScheduler). Checks that share a schedule run in one cycle, so a
 cycle still reads each table once. A cycle never overlaps itself (`max_instances=1`) and
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import signal
 import sys
 import threading
@@ -25,56 +25,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import Config
+from monitor.config.schedule import Schedule, parse_schedule
+from monitor.pipeline.run import RunOutcome, run_once
 from monitor.pipeline.window import resolve_window
+from monitor.warehouse import wait_for_warehouse
 
 log = logging.getLogger("featmon.daemon")
-_EVERY = re.compile(r"^\s*(\d+)\s*([smh])\s*$")
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """`{every: 2m}` or a cron string in the config's time zone."""
-
-    every_s: float | None = None
-    cron: str | None = None
-
-    @property
-    def interval_s(self) -> float:
-        """The nominal gap between cycles (cron: the smallest gap within a day)."""
-        if self.every_s is not None:
-            return self.every_s
-        assert self.cron is not None
-        trigger = CronTrigger.from_crontab(self.cron)
-        now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-        first = trigger.get_next_fire_time(None, now)
-        assert first is not None
-        second = trigger.get_next_fire_time(first, first + dt.timedelta(seconds=1))
-        assert second is not None
-        return float((second - first).total_seconds())
-
-    def trigger(self, zone: Any, jitter: float | None) -> Any:
-        if self.every_s is not None:
-            return IntervalTrigger(seconds=self.every_s, jitter=jitter)
-        assert self.cron is not None
-        return CronTrigger.from_crontab(self.cron, timezone=zone)
-
-
-def parse_schedule(value: str | dict[str, str]) -> Schedule:
-    if isinstance(value, dict):
-        every = value.get("every")
-        m = _EVERY.match(every or "")
-        if set(value) != {"every"} or not m:
-            raise ValueError("use {every: Ns|Nm|Nh} or a cron string like '*/5 * * * *'")
-        return Schedule(every_s=int(m[1]) * {"s": 1, "m": 60, "h": 3600}[m[2]])
-    try:
-        CronTrigger.from_crontab(value)
-    except ValueError as e:
-        raise ValueError(f"{value!r} is not a cron string: {e}") from None
-    return Schedule(cron=value)
 
 
 @dataclass
@@ -116,6 +74,13 @@ def groups(config: Config) -> dict[Schedule, list[str]]:
         schedule = parse_schedule(settings.schedule) if settings.schedule else default
         out.setdefault(schedule, []).append(name)
     return out
+
+
+def scheduled_run(config: Config, checks: list[str], log_format: str | None) -> RunOutcome:
+    """One scheduled cycle: the same run as `featmon check`, over the configured window,
+    after waiting out another process's write lock on an embedded warehouse."""
+    wait_for_warehouse(config)
+    return run_once(config, resolve_window(config), checks, log_format=log_format)
 
 
 def run_daemon(

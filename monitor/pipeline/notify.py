@@ -1,7 +1,14 @@
 """After a run: the alert lifecycle against the stored state, then delivery through the
-notification log. Runs when a notifying sink (Slack) is configured, or when `history` is
-on (the timeline shows when alerts fired and resolved); otherwise `featmon check` stays
-read-only."""
+notification log. Runs when a notifying sink is configured, or when `history` is on (the
+timeline shows when alerts fired and resolved); otherwise `featmon check` stays read-only.
+
+Two phases, so that nothing slow happens while the notification lease is held:
+1. `prepare`, outside the lease: what this run will probably notify (the lifecycle on a
+   read of the state), and what those messages carry that needs the warehouse: the timeline
+   PNG of a newly firing date, the graded outcome of a resolving one.
+2. Under the lease: the lifecycle for real, the new state saved, the notifications recorded
+   and delivered (alerts/dispatch.py). Sinks never run SQL.
+"""
 
 from __future__ import annotations
 
@@ -12,77 +19,28 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import replace
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
-from alerts.dispatch import DispatchReport, Notifier, dispatch
-from alerts.lifecycle import (
-    AlertState,
-    Inhibit,
-    Notification,
-    Silence,
-    Transition,
-    evaluate,
-)
-from alerts.sinks.slack import SlackSettings, SlackSink
+from alerts.dispatch import DispatchReport, dispatch
+from alerts.lifecycle import AlertState, Notification, Transition, evaluate
+from alerts.silences import Inhibit, Silence
+from alerts.sinks.base import Attachment
 from checks.durations import parse_duration
 from monitor.clock import now_utc
 from monitor.config import Config
 from monitor.persistence.alert_state import StateStore
-from monitor.pipeline.cycle import RunReport, run_impact
+from monitor.pipeline.cycle import RunReport
+from monitor.pipeline.impact import run_impact
+from monitor.pipeline.sinks import attaches_timeline, has_sinks, sinks_from
 from monitor.pipeline.window import DateWindow
-from monitor.warehouse import (
-    LOCKED,
-    Warehouse,
-    WarehouseError,
-    open_for_writing,
-    open_waiting_for_lock,
-    open_warehouse,
-)
-from monitor.warehouse.duckdb import DuckDBWarehouse
+from monitor.warehouse import Warehouse, WarehouseError, open_for_reading, open_for_writing
 
 log = logging.getLogger("featmon.notify")
 
-
-def notifiers(config: Config, wh: Warehouse | None = None) -> list[Notifier]:
-    """The configured sinks; with `wh`, Slack can attach timelines rendered from it."""
-    slack = config.alerts.slack
-    if slack is None:
-        return []
-    settings = SlackSettings(
-        token=slack.token.get_secret_value() if slack.token else None,
-        webhook_url=slack.webhook_url.get_secret_value() if slack.webhook_url else None,
-        base_url=slack.base_url,
-        channels={str(k): v for k, v in slack.channels.items()},
-        runbook_url=config.alerts.runbook_url,
-        max_retries=slack.max_retries,
-        attach_timeline=slack.attach_timeline,
-    )
-    timeline = None
-    if wh is not None and slack.attach_timeline and config.history is not None:
-        timeline = timeline_renderer(config, wh)
-    return [SlackSink(settings, timeline)]
-
-
-def timeline_renderer(config: Config, wh: Warehouse) -> Callable[[str], bytes | None]:
-    """Render a game date's timeline PNG at most once per run, from this run's connection."""
-    from monitor.reports.timeline import build_timeline
-    from monitor.reports.timeline_plot import png
-
-    cache: dict[str, bytes] = {}
-
-    def render(game_date: str) -> bytes | None:
-        if game_date not in cache:
-            cache[game_date] = png(build_timeline(config, wh, dt.date.fromisoformat(game_date)))
-        return cache[game_date]
-
-    return render
-
-
 LEASE = "notify"
-LEASE_TTL = dt.timedelta(
-    minutes=2
-)  # a notify phase takes seconds; a crashed holder blocks this long
+# A notify phase takes seconds; a crashed holder blocks this long.
+LEASE_TTL = dt.timedelta(minutes=2)
 
 
 class LeaseBusy(WarehouseError):
@@ -108,63 +66,6 @@ def lease(store: StateStore, now: dt.datetime, max_wait_s: float) -> Iterator[No
         store.release(LEASE, holder, now)
 
 
-def publish_metrics(config: Config, report: RunReport, now: dt.datetime) -> list[str]:
-    """Write this run's metrics to Cloud Monitoring, if configured; problems, never raised."""
-    cm = config.alerts.cloud_monitoring
-    if cm is None:
-        return []
-    from monitor.telemetry.cloud_monitoring import CloudMonitoringSink, MonitoringSettings
-
-    client = None
-    if cm.endpoint:
-        import grpc
-        from google.cloud import monitoring_v3
-        from google.cloud.monitoring_v3.services.metric_service.transports import (
-            MetricServiceGrpcTransport,
-        )
-
-        channel = grpc.insecure_channel(cm.endpoint)
-        client = monitoring_v3.MetricServiceClient(
-            transport=MetricServiceGrpcTransport(channel=channel)
-        )
-    try:
-        sink = CloudMonitoringSink(MonitoringSettings(cm.project, cm.location), client)
-        today = now.astimezone(config.zone()).date()
-        published = sink.publish(report.results, today, report.duration_s, now)
-    except Exception as e:  # credentials missing, etc.: metrics never block alerting
-        return [f"cloud_monitoring: {type(e).__name__}: {e}"]
-    return [f"cloud_monitoring: {problem}" for problem in published.errors]
-
-
-def log_run(
-    config: Config,
-    report: RunReport,
-    resolved: list[AlertState],
-    now: dt.datetime,
-    log_format: str | None = None,
-) -> None:
-    """Structured log entries for the run, if alerts.cloud_logging is configured."""
-    cl = config.alerts.cloud_logging
-    if cl is None:
-        return
-    from alerts.model import alerts_from
-    from monitor.telemetry.cloud_logging import RunLogger
-
-    fmt = log_format or cl.format
-    if fmt == "auto":
-        fmt = "json" if os.environ.get("CLOUD_RUN_JOB") or os.environ.get("K_SERVICE") else "text"
-    logger = RunLogger(structured=fmt == "json", run_id=f"{now:%Y%m%dT%H%M%S}-{os.getpid()}")
-    alerts = alerts_from(report.results)
-    logger.alerts(alerts)
-    logger.resolved(resolved)
-    logger.run(
-        report.status,
-        report.duration_s,
-        sum(a.kind == "firing" for a in alerts),
-        sum(a.kind == "error" for a in alerts),
-    )
-
-
 def open_state(config: Config) -> tuple[Warehouse, StateStore]:
     """The warehouse, opened for writing, and the state store in it. Another featmon (or the
     pipeline) holding the embedded DuckDB file's write lock is waited for, not failed on."""
@@ -178,55 +79,96 @@ def open_state(config: Config) -> tuple[Warehouse, StateStore]:
     return wh, store
 
 
-def notify(
-    config: Config, report: RunReport, now: dt.datetime
-) -> tuple[DispatchReport, list[AlertState]] | None:
-    """Delivery of this run's notifications, and the alerts this run resolved."""
-    sinks = notifiers(config)
-    if not sinks and config.history is None:
-        return None  # nothing to tell and no history to keep: stay read-only
+@dataclass
+class Notified:
+    delivery: DispatchReport
+    resolved: list[AlertState]  # alerts this run resolved (for the run log)
+
+
+@dataclass
+class Prepared:
+    """What messages carry that needs the warehouse, computed before the lease."""
+
+    attachments: dict[str, list[Attachment]] = field(default_factory=dict)  # by game date
+    outcomes: dict[str, str] = field(default_factory=dict)  # by game date
+
+
+def notify(config: Config, report: RunReport, now: dt.datetime) -> Notified | None:
+    """Decide, record and deliver this run's notifications; None when featmon keeps no state
+    (no sink and no history)."""
+    notifying = has_sinks(config)
+    if not notifying and config.history is None:
+        return None
+    prepared = prepare(config, report, now) if notifying else Prepared()
+    sinks = sinks_from(config)
     wh, store = open_state(config)
-    sinks = notifiers(config, wh)
     with wh, lease(store, now, config.state.wait_s):
         transition = _evaluate(config, report, now, store.firing(), store.active_silences(now))
         store.save(transition.states.values())
         resolved = [s for s in transition.states.values() if s.status == "resolved"]
-        notes = with_outcomes(config, wh, transition.notifications) if sinks else []
-        return dispatch(store, sinks, notes, now), resolved
+        notes = with_outcomes(transition.notifications, prepared.outcomes) if sinks else []
+        return Notified(dispatch(store, sinks, notes, now, prepared.attachments), resolved)
 
 
-def with_outcomes(config: Config, wh: Warehouse, notes: list[Notification]) -> list[Notification]:
+def prepare(config: Config, report: RunReport, now: dt.datetime) -> Prepared:
+    """Timeline PNGs for dates whose alerts will be announced (new, or still pending from an
+    earlier run) and graded outcomes for dates whose alerts will resolve. Best effort: a
+    failure here costs the message its extra, never the message."""
+    out = Prepared()
+    timelines, grading = attaches_timeline(config), config.grading is not None
+    if not (timelines or grading):
+        return out
+    # Firing notifications still pending from earlier runs get their timeline on retry.
+    expected = _expected_notifications(
+        config, report, now, pending_for=["slack"] if timelines else []
+    )
+    firing = sorted({_day(n) for n in expected if n.kind == "firing" and _day(n)})
+    resolving = sorted({_day(n) for n in expected if n.kind == "resolved" and _day(n)})
+    try:
+        with open_for_reading(config) as wh:
+            if grading and resolving:
+                first, last = (dt.date.fromisoformat(d) for d in (resolving[0], resolving[-1]))
+                impact = run_impact(config, wh, DateWindow(first, last))
+                rows = {r.game_date.isoformat(): r for r in impact}
+                out.outcomes = {d: rows[d].outcome() for d in resolving if d in rows}
+            if timelines:
+                out.attachments = {d: [_timeline(config, wh, d)] for d in firing}
+    except Exception as e:  # rendering or warehouse: the alerts themselves still go out
+        log.warning("message extras (timeline, graded outcome) not prepared: %s", e)
+    return out
+
+
+def _timeline(config: Config, wh: Warehouse, game_date: str) -> Attachment:
+    from monitor.reports.timeline import build_timeline
+    from monitor.reports.timeline_plot import png
+
+    image = png(build_timeline(config, wh, dt.date.fromisoformat(game_date)))
+    return Attachment(
+        what="timeline",
+        filename=f"featmon-timeline-{game_date}.png",
+        title=f"featmon timeline {game_date}",
+        comment=f"Timeline of game date {game_date}",
+        content=image,
+    )
+
+
+def _day(note: Notification) -> str:
+    return note.state.labels.get("game_date", "")
+
+
+def with_outcomes(notes: Sequence[Notification], outcomes: Mapping[str, str]) -> list[Notification]:
     """Resolutions of dated alerts carry the date's graded hit rates, once `grading` has
     them (an alert on a played date resolves when the date leaves the window, by which
-    time its games are usually graded). One impact query; on failure, plain resolutions."""
-    if config.grading is None:
-        return notes
-    dates = sorted(
-        {
-            dt.date.fromisoformat(n.state.labels["game_date"])
-            for n in notes
-            if n.kind == "resolved" and n.state.labels.get("game_date")
-        }
-    )
-    if not dates:
-        return notes
-    try:
-        rows = {r.game_date: r for r in run_impact(config, wh, DateWindow(dates[0], dates[-1]))}
-    except WarehouseError as e:
-        log.warning("graded outcomes not added to resolutions: %s", e)
-        return notes
-    out = []
-    for n in notes:
-        day = n.state.labels.get("game_date")
-        row = rows.get(dt.date.fromisoformat(day)) if n.kind == "resolved" and day else None
-        out.append(replace(n, outcome=row.outcome()) if row else n)
-    return out
+    time its games are usually graded)."""
+    return [
+        replace(n, outcome=outcomes[_day(n)]) if n.kind == "resolved" and _day(n) in outcomes else n
+        for n in notes
+    ]
 
 
 def flush_pending(config: Config) -> None:
     """Deliver whatever is still pending (the daemon's last act before exiting)."""
-    sinks = notifiers(config)
-    if not sinks:
+    if not has_sinks(config):
         return
     try:
         wh, store = open_state(config)
@@ -234,37 +176,34 @@ def flush_pending(config: Config) -> None:
         log.warning("could not flush pending notifications: %s", e)
         return
     with wh:
-        report = dispatch(store, notifiers(config, wh), [], now_utc())
+        report = dispatch(store, sinks_from(config), [], now_utc())
     log.info("flushed pending notifications: sent=%d still pending=%d", report.sent, report.pending)
-
-
-def wait_for_warehouse(config: Config, max_wait_s: float = 60.0) -> None:
-    """Delay a cycle while another process holds the embedded DuckDB file's write lock
-    (the pipeline loading data): the cycle then runs, rather than failing."""
-    if config.warehouse.backend != "duckdb" or not config.warehouse_path().exists():
-        return
-    with contextlib.suppress(WarehouseError):  # the cycle itself reports the problem
-        open_waiting_for_lock(
-            lambda: DuckDBWarehouse(config.warehouse_path()),
-            max_wait_s,
-            0.5,
-            LOCKED,
-        ).close()
 
 
 def preview(config: Config, report: RunReport, now: dt.datetime) -> list[Notification]:
     """What this run would notify, from the stored state, without writing anything
     (`featmon check --dry-run`). No state yet means every alert would be new."""
+    return _expected_notifications(config, report, now)
+
+
+def _expected_notifications(
+    config: Config, report: RunReport, now: dt.datetime, pending_for: Sequence[str] = ()
+) -> list[Notification]:
+    """The lifecycle on a read of the state (and what is still pending for the sinks named
+    in `pending_for` from earlier runs)."""
     previous: dict[str, AlertState] = {}
     stored_silences: list[Silence] = []
+    pending: list[Notification] = []
     try:
-        with open_warehouse(config) as wh:
+        with open_for_reading(config) as wh:
             store = StateStore(wh, config.state.dataset)
             previous = store.firing()
             stored_silences = store.active_silences(now)
+            for sink in pending_for:
+                pending += [row.note for row in store.unsent(sink)]
     except WarehouseError:
         pass  # no state tables yet (or no file): nothing was sent before
-    return _evaluate(config, report, now, previous, stored_silences).notifications
+    return _evaluate(config, report, now, previous, stored_silences).notifications + pending
 
 
 def _evaluate(

@@ -1,34 +1,15 @@
-"""Attribution as featmon reports it: batches of predictions and the store version each
-used, as `details.attribution`, one line for Slack, and `featmon explain`."""
+"""Attribution as featmon reports it: a batch of predictions and the store version it used,
+as a `details.attribution` item and as one sentence (Slack, `featmon explain`, the
+timeline). Running the query is monitor/pipeline/attribution.py's job."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from checks.base import Check
-from checks.durations import parse_duration
-from checks.feature_mismatch import FeatureMismatchSettings
-from checks.quality_mismatch import QualityMismatchSettings
-from checks.query.attribution import ATTRIBUTED, Mode, Tolerances, attribution_query
-from checks.query.sql import Query
-from monitor.config import Config
 from monitor.persistence.history import Version
-from monitor.pipeline.plan import tables_of
-from monitor.pipeline.window import DateWindow
-from monitor.warehouse.base import Warehouse
-
-__all__ = [
-    "ATTRIBUTED",
-    "Batch",
-    "attribution_batches",
-    "attribution_query_for",
-    "describe",
-    "explain_prediction",
-]
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -80,55 +61,6 @@ class Batch:
             "superseded_at": _iso(self.superseded_at),
             "current_quality": self.current_quality,
         }
-
-
-def tolerances(config: Config) -> Tolerances:
-    q = config.settings_for("quality_mismatch")
-    f = config.settings_for("feature_mismatch")
-    assert isinstance(q, QualityMismatchSettings) and isinstance(f, FeatureMismatchSettings)
-    return Tolerances(q.tolerance, f.abs_tolerance, f.rel_tolerance)
-
-
-def attribution_query_for(
-    config: Config,
-    checks: Sequence[Check],
-    window: DateWindow,
-    mode: Mode,
-    prediction_id: str | None = None,
-) -> Query:
-    """The attribution query with the config's tables, tolerances and batch gap."""
-    assert config.history is not None
-    return attribution_query(
-        tables_of(config),
-        f"{config.state.dataset}.store_fingerprints",
-        checks,
-        window.start,
-        window.end,
-        mode=mode,
-        tolerances=tolerances(config),
-        batch_gap=parse_duration(config.history.batch_gap),
-        prediction_id=prediction_id,
-    )
-
-
-def attribution_batches(
-    config: Config,
-    wh: Warehouse,
-    checks: Sequence[Check],
-    date_from: dt.date,
-    date_to: dt.date,
-    mode: Mode,
-) -> list[Batch]:
-    query = attribution_query_for(config, checks, DateWindow(date_from, date_to), mode)
-    return [Batch.from_row(r) for r in wh.rows(query)]
-
-
-def explain_prediction(
-    config: Config, wh: Warehouse, game_date: dt.date, prediction_id: str
-) -> list[dict[str, Any]]:
-    """Every recorded version of the prediction's entity: matches, and the one attributed."""
-    window = DateWindow(game_date, game_date)
-    return list(wh.rows(attribution_query_for(config, [], window, "prediction", prediction_id)))
 
 
 def clock(value: dt.datetime, zone: ZoneInfo, seconds: bool = True) -> str:

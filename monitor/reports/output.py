@@ -12,13 +12,15 @@ import decimal
 import io
 import json
 import shutil
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from alerts.content import display_name, where
+from alerts.model import Alert
 from checks.base import CheckResult
 from checks.query.impact import FIELDS as IMPACT_FIELDS
 from checks.query.impact import HIT_FIELDS, ImpactRow, rate_of
@@ -141,3 +143,16 @@ def impact_csv(rows: Sequence[ImpactRow]) -> str:
     for row in rows:
         writer.writerow(jsonable(row.as_dict()))
     return buf.getvalue()
+
+
+def format_alert(alert: Alert) -> str:
+    """One line per alert (`alerts.console`): for a terminal or a job's log."""
+    what = display_name(alert.check, alert.feature, sep="")
+    kind = "ERROR" if alert.kind == "error" else "ALERT"
+    return f"{kind:<8} {alert.severity:<8} {what} {where(alert.game_date)}: {alert.summary}"
+
+
+def print_alerts(alerts: Iterable[Alert], stream: TextIO) -> None:
+    for alert in alerts:
+        print(format_alert(alert), file=stream)
+    stream.flush()

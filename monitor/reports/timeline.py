@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 from monitor.config import Config
 from monitor.persistence.alert_state import StateStore
 from monitor.persistence.history import History, Version, around, merge_versions
+from monitor.pipeline.attribution import attribution_batches
 from monitor.pipeline.plan import tables_of
-from monitor.reports.attribution import Batch, attribution_batches, describe
+from monitor.reports.attribution import Batch, describe
 from monitor.warehouse.base import QueryError, Warehouse
 
 

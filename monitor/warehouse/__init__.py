@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from monitor.config import Config
 from monitor.warehouse.base import QueryError, Warehouse, WarehouseError, WarehouseUnavailable
+from monitor.warehouse.capabilities import Capabilities, capabilities_of
+
+if TYPE_CHECKING:
+    from monitor.config import Config
 
 __all__ = [
+    "Capabilities",
     "QueryError",
     "Warehouse",
     "WarehouseError",
     "WarehouseUnavailable",
+    "capabilities",
+    "missing_warehouse",
     "open_for_reading",
     "open_for_writing",
     "open_waiting_for_lock",
     "open_warehouse",
+    "wait_for_warehouse",
 ]
 
 log = logging.getLogger("featmon.warehouse")
@@ -70,7 +79,7 @@ def open_for_writing(config: Config) -> Warehouse:
     """The warehouse opened for writing (alert state, version history). Another featmon
     (or the pipeline) holding the embedded DuckDB file's write lock is waited for, up to
     `state.wait_s`, not failed on. A missing DuckDB file is not created: the run reports it."""
-    if config.warehouse.backend == "duckdb" and not config.warehouse_path().exists():
+    if missing_warehouse(config):
         return open_warehouse(config)  # read-only: raises WarehouseUnavailable, explained
     return open_waiting_for_lock(
         lambda: open_warehouse(config, read_only=False),
@@ -78,3 +87,24 @@ def open_for_writing(config: Config) -> Warehouse:
         0.2,
         LOCKED,
     )
+
+
+def capabilities(config: Config) -> Capabilities:
+    return capabilities_of(config.warehouse.backend)
+
+
+def missing_warehouse(config: Config) -> str | None:
+    """Why there is nothing to open (an embedded file not built yet), or None."""
+    if capabilities(config).embedded_file and not config.warehouse_path().exists():
+        return f"no warehouse at {config.warehouse_path()} (run featmon demo?)"
+    return None
+
+
+def wait_for_warehouse(config: Config, max_wait_s: float = 60.0) -> None:
+    """Delay a daemon cycle while another process holds the embedded file's write lock (the
+    pipeline loading data): the cycle then runs, rather than failing. A remote warehouse has
+    no such lock: nothing to wait for."""
+    if not capabilities(config).embedded_file or missing_warehouse(config):
+        return
+    with contextlib.suppress(WarehouseError):  # the cycle itself reports the problem
+        open_waiting_for_lock(lambda: open_warehouse(config), max_wait_s, 0.5, LOCKED).close()

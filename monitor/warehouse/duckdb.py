@@ -7,7 +7,7 @@ transpiles into something DuckDB cannot run, each kept to the narrowest AST shap
 from __future__ import annotations
 
 import contextlib
-import re
+import hashlib
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -19,18 +19,104 @@ from sqlglot import exp
 
 from checks.query.sql import Query
 from monitor.warehouse.base import QueryError, Warehouse, WarehouseUnavailable
+from monitor.warehouse.sql_cache import SqlCache
 
 FETCH_BATCH = 1000
 
 
-# The store-side lookup checks/query/join.py writes for "position of a name in an array"
-# (BigQuery has no ARRAY_POSITION): a correlated subquery DuckDB would decorrelate into
-# a join per feature. DuckDB has the function itself.
-_POSITION_OF = re.compile(
-    r"^\(SELECT CAST\((?P<values>[^()\[\]]+)\[SAFE_ORDINAL\(i\)\] AS FLOAT64\) "
-    r"FROM UNNEST\(GENERATE_ARRAY\(1, ARRAY_LENGTH\((?P<names>[^()]+)\)\)\) "
-    r"AS i WHERE (?P=names)\[ORDINAL\(i\)\] = @(?P<param>\w+) LIMIT 1\)$"
-)
+def _position_lookup(node: exp.Subquery) -> exp.Expression | None:
+    """`CAST(values[list_position(names, $p)] AS DOUBLE)` for the store-side lookup
+    checks/query/join.py writes for "position of a name in an array" (BigQuery has no
+    ARRAY_POSITION), None for any other subquery.
+
+    The lookup is a correlated subquery that DuckDB decorrelates into a join per feature
+    (slow over a season); DuckDB has the function itself. Matched on the tree, so alias
+    names, quoting and whitespace do not matter:
+
+        (SELECT CAST(<values>[SAFE_ORDINAL(i)] AS FLOAT64)
+         FROM UNNEST(GENERATE_ARRAY(1, ARRAY_LENGTH(<names>))) AS i
+         WHERE <names>[ORDINAL(i)] = @param LIMIT 1)
+
+    Same answer: the first position of the name (NULL when absent), and NULL when the
+    values are shorter than the names, which is what DuckDB gives for an index past the
+    end of a list.
+    """
+    select = node.this
+    if node.args.get("alias") or not isinstance(select, exp.Select):
+        return None
+    if {k for k, v in select.args.items() if v} != {"expressions", "from_", "where", "limit"}:
+        return None
+    # FROM UNNEST(GENERATE_ARRAY(1, ARRAY_LENGTH(<names>))) AS i
+    unnest = select.args["from_"].this
+    if not isinstance(unnest, exp.Unnest) or unnest.args.get("offset"):
+        return None
+    if len(unnest.expressions) != 1 or len(unnest.alias_column_names) != 1:
+        return None
+    [walk], [i] = unnest.expressions, unnest.alias_column_names
+    if not isinstance(walk, exp.GenerateSeries) or set(_set_args(walk)) != {"start", "end"}:
+        return None
+    length = walk.args["end"]
+    if not (_is_int(walk.args["start"], 1) and isinstance(length, exp.ArraySize)):
+        return None
+    if set(_set_args(length)) != {"this"}:
+        return None
+    names = length.this
+    # SELECT CAST(<values>[SAFE_ORDINAL(i)] AS FLOAT64)
+    if len(select.expressions) != 1:
+        return None
+    cast = select.expressions[0]
+    if type(cast) is not exp.Cast or not cast.to.is_type(exp.DataType.Type.DOUBLE):
+        return None
+    read = cast.this
+    if not _reads_at(read, i, safe=True):
+        return None
+    values = read.this
+    # WHERE <names>[ORDINAL(i)] = @param
+    condition = select.args["where"].this
+    if not isinstance(condition, exp.EQ):
+        return None
+    lookup, param = condition.this, condition.expression
+    if isinstance(lookup, exp.Parameter):
+        lookup, param = param, lookup
+    if not (isinstance(param, exp.Parameter) and _reads_at(lookup, i, safe=False)):
+        return None
+    if lookup.this != names or _uses(values, i) or _uses(names, i):
+        return None
+    # LIMIT 1
+    limit = select.args["limit"]
+    if set(_set_args(limit)) != {"expression"} or not _is_int(limit.expression, 1):
+        return None
+    position = exp.Anonymous(this="list_position", expressions=[names.copy(), param.copy()])
+    # offset=1: the position is 1-based, as DuckDB's list index is, so nothing is shifted.
+    index = exp.Bracket(this=values.copy(), expressions=[position], offset=1)
+    return exp.Cast(this=index, to=exp.DataType.build("DOUBLE"))
+
+
+def _set_args(node: exp.Expression) -> list[str]:
+    return [k for k, v in node.args.items() if v]
+
+
+def _is_int(node: exp.Expression, value: int) -> bool:
+    return isinstance(node, exp.Literal) and not node.is_string and node.this == str(value)
+
+
+def _reads_at(node: exp.Expression, i: str, *, safe: bool) -> bool:
+    """`node` is `x[ORDINAL(i)]` (or `x[SAFE_ORDINAL(i)]` when `safe`)."""
+    return (
+        isinstance(node, exp.Bracket)
+        and node.args.get("offset") == 1
+        and bool(node.args.get("safe")) == safe
+        and len(node.expressions) == 1
+        and _is_column(node.expressions[0], i)
+    )
+
+
+def _is_column(node: exp.Expression, name: str) -> bool:
+    return isinstance(node, exp.Column) and not node.table and node.name == name
+
+
+def _uses(node: exp.Expression, name: str) -> bool:
+    return any(_is_column(c, name) for c in node.find_all(exp.Column))
 
 
 def _rewrite_for_duckdb(node: exp.Expression) -> Any:
@@ -42,12 +128,7 @@ def _rewrite_for_duckdb(node: exp.Expression) -> Any:
     if isinstance(node, exp.CTE):
         node.set("materialized", False)
     if isinstance(node, exp.Subquery):
-        m = _POSITION_OF.match(node.sql(dialect="bigquery"))
-        if m:
-            values, names = (m[k].replace("`", '"') for k in ("values", "names"))
-            return sqlglot.parse_one(
-                f"CAST({values}[list_position({names}, ${m['param']})] AS DOUBLE)", read="duckdb"
-            )
+        return _position_lookup(node) or node
     return node
 
 
@@ -105,11 +186,21 @@ def _is_value_read(node: exp.Expression) -> bool:
     return isinstance(node, exp.JSONExtractScalar)
 
 
-@lru_cache(maxsize=64)
-def to_duckdb(sql: str) -> str:
+def _transpile(sql: str) -> str:
     tree = sqlglot.parse_one(sql, read="bigquery").transform(_rewrite_for_duckdb)
     _batch_json_reads(tree)
     return str(tree.sql(dialect="duckdb"))
+
+
+# The translation depends on sqlglot and on this module's rewrites: both are in the key.
+_SOURCE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+_CACHE = SqlCache("duckdb-sql", f"{getattr(sqlglot, '__version__', '')}:{_SOURCE}")
+
+
+@lru_cache(maxsize=64)
+def to_duckdb(sql: str) -> str:
+    """The BigQuery statement as DuckDB runs it (memoised in the process and on disk)."""
+    return _CACHE.get_or_make(sql, _transpile)
 
 
 class DuckDBWarehouse(Warehouse):

@@ -7,13 +7,8 @@ from typing import Any
 
 import pytest
 
-from alerts.lifecycle import (
-    AlertState,
-    Inhibit,
-    Silence,
-    Transition,
-    evaluate,
-)
+from alerts.lifecycle import AlertState, Transition, evaluate
+from alerts.silences import Inhibit, Silence
 from checks.base import CheckResult
 from checks.durations import parse_duration
 

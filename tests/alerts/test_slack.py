@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from alerts.lifecycle import AlertState, Notification, evaluate
+from alerts.sinks.base import Envelope
 from alerts.sinks.slack import SlackSettings, SlackSink
 from checks.base import CheckResult
 from tests.peers.slack import SlackStandIn
@@ -51,6 +52,17 @@ def sink(slack: SlackStandIn, **kw: Any) -> SlackSink:
     )
 
 
+def env(note: Notification, ref: str | None = None) -> Envelope:
+    """The notification as the notification log hands it to a sink (`ref`: where the sink
+    delivered the alert's message before)."""
+    return Envelope("n1", note.state.fingerprint, (note,), T0, ref=ref)
+
+
+def where(ref: str | None) -> dict[str, str]:
+    """The Slack sink's reference: the channel and message ts it delivered to."""
+    return dict(json.loads(ref or "{}"))
+
+
 def firing(affected: int = 102, examples: list[dict[str, Any]] = EXAMPLES) -> Notification:
     result = CheckResult(
         check="quality_mismatch",
@@ -67,8 +79,8 @@ def firing(affected: int = 102, examples: list[dict[str, Any]] = EXAMPLES) -> No
 
 
 def test_a_firing_alert_is_posted_with_blocks_fallback_and_routing(slack: SlackStandIn) -> None:
-    delivery = sink(slack).deliver(firing())
-    assert delivery.ok and delivery.ts and delivery.channel == "C1"
+    delivery = sink(slack).deliver(env(firing()))
+    assert delivery.ok and where(delivery.ref) == {"channel": "C1", "ts": slack.messages[0]["ts"]}
     [call] = slack.calls
     body = call["body"]
     assert call["method"] == "chat.postMessage" and call["auth"] == f"Bearer {TOKEN}"
@@ -96,11 +108,12 @@ def test_growth_updates_the_message_and_resolution_replies_then_updates(
     slack: SlackStandIn,
 ) -> None:
     s = sink(slack)
-    first = s.deliver(firing(50))
+    first = s.deliver(env(firing(50)))
+    first_ts = where(first.ref)["ts"]
     grown = Notification("update", firing(102).state, firing(102).alert)
-    assert s.deliver(grown, channel=first.channel, ts=first.ts).ok
+    assert s.deliver(env(grown, first.ref)).ok
     assert slack.calls[-1]["method"] == "chat.update"
-    assert slack.calls[-1]["body"]["ts"] == first.ts
+    assert slack.calls[-1]["body"]["ts"] == first_ts
     resolved = AlertState(
         **{
             **firing().state.__dict__,
@@ -109,27 +122,26 @@ def test_growth_updates_the_message_and_resolution_replies_then_updates(
             "notified_affected": 102,
         }
     )
-    assert s.deliver(Notification("resolved", resolved), channel=first.channel, ts=first.ts).ok
+    assert s.deliver(env(Notification("resolved", resolved), first.ref)).ok
     reply, update = slack.calls[-2], slack.calls[-1]
-    assert reply["method"] == "chat.postMessage" and reply["body"]["thread_ts"] == first.ts
+    assert reply["method"] == "chat.postMessage" and reply["body"]["thread_ts"] == first_ts
     assert "Resolved: the check passes (was 102 / 147" in json.dumps(reply["body"])
     assert update["method"] == "chat.update" and "RESOLVED" in update["body"]["text"]
 
 
 def test_repeat_bumps_the_thread_visible_in_the_channel(slack: SlackStandIn) -> None:
     s = sink(slack)
-    first = s.deliver(firing())
+    first = s.deliver(env(firing()))
+    first_ts = where(first.ref)["ts"]
     note = firing()
-    assert s.deliver(
-        Notification("repeat", note.state, note.alert), channel=first.channel, ts=first.ts
-    ).ok
+    assert s.deliver(env(Notification("repeat", note.state, note.alert), first.ref)).ok
     assert [c["method"] for c in slack.calls] == [
         "chat.postMessage",
         "chat.update",
         "chat.postMessage",
     ]
     bump = slack.calls[-1]["body"]
-    assert bump["thread_ts"] == first.ts and bump["reply_broadcast"] is True
+    assert bump["thread_ts"] == first_ts and bump["reply_broadcast"] is True
 
 
 def test_rate_limit_waits_for_retry_after_then_succeeds(slack: SlackStandIn) -> None:
@@ -137,8 +149,8 @@ def test_rate_limit_waits_for_retry_after_then_succeeds(slack: SlackStandIn) -> 
         "chat.postMessage",
         (429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "0"}),
     )
-    delivery = sink(slack).deliver(firing())
-    assert delivery.ok and delivery.ts == slack.messages[0]["ts"]
+    delivery = sink(slack).deliver(env(firing()))
+    assert delivery.ok and where(delivery.ref)["ts"] == slack.messages[0]["ts"]
     assert [(c["method"], c["status"]) for c in slack.calls] == [
         ("chat.postMessage", 429),
         ("chat.postMessage", 200),
@@ -147,7 +159,7 @@ def test_rate_limit_waits_for_retry_after_then_succeeds(slack: SlackStandIn) -> 
 
 def test_server_errors_are_retried_then_reported_as_retryable(slack: SlackStandIn) -> None:
     slack.down = True  # every call answered 503
-    delivery = sink(slack, max_retries=2).deliver(firing())
+    delivery = sink(slack, max_retries=2).deliver(env(firing()))
     assert not delivery.ok and delivery.retryable
     assert slack.refused == ["chat.postMessage"] * 3
 
@@ -163,7 +175,7 @@ def test_errors_a_human_must_fix_are_clear_not_retried_and_never_show_the_token(
     slack: SlackStandIn, error: str, expected: str
 ) -> None:
     slack.fail_next("chat.postMessage", (200, {"ok": False, "error": error}, {}))
-    delivery = sink(slack).deliver(firing())
+    delivery = sink(slack).deliver(env(firing()))
     assert (delivery.ok, delivery.retryable) == (False, False)
     assert delivery.error == f"Slack {error}: {expected}"
     assert TOKEN not in delivery.error
@@ -172,14 +184,15 @@ def test_errors_a_human_must_fix_are_clear_not_retried_and_never_show_the_token(
 
 def test_webhook_posts_and_reports_failures(slack: SlackStandIn) -> None:
     good = SlackSink(SlackSettings(webhook_url=slack.webhook_url()))
-    assert good.deliver(firing()).ok
+    assert good.deliver(env(firing())).ok
     posted = slack.hooked
     assert posted[0]["text"].startswith("CRITICAL quality_mismatch") and posted[0]["blocks"]
     note = firing()
-    skipped = good.deliver(Notification("update", note.state, note.alert), ts="1.2")
+    earlier = json.dumps({"channel": "#nba-alerts", "ts": "1.2"})
+    skipped = good.deliver(env(Notification("update", note.state, note.alert), earlier))
     assert skipped.ok and len(posted) == 1  # a webhook cannot edit a message
     gone = SlackSink(SlackSettings(webhook_url=slack.webhook_url(revoked=True)))
-    failed = gone.deliver(firing())
+    failed = gone.deliver(env(firing()))
     assert (failed.ok, failed.retryable) == (False, False)
     assert "404" in failed.error and "SLACK_WEBHOOK_URL" in failed.error
     assert len(posted) == 1 and slack.calls == []

@@ -137,9 +137,23 @@ def test_examples_can_be_turned_off() -> None:
     assert "ARRAY_AGG" not in sql
 
 
-def test_store_feature_lookup_is_right_even_without_the_duckdb_rewrite() -> None:
-    """The BigQuery form itself must be correct (it is what BigQuery runs): transpile it
-    with plain sqlglot, bypassing the list_position rewrite, and run it on DuckDB."""
+LOOKUP_TABLE = (
+    "CREATE TABLE t AS SELECT * FROM (VALUES "
+    "(1, ['points_avg_last_5', 'points_avg_last_10'], [24.2, 22.0]), "
+    "(2, ['points_avg_last_10', 'points_avg_last_5'], [21.0, 24.2]), "
+    "(3, ['points_avg_last_5'], [24.2]), "
+    "(4, ['points_avg_last_5', 'points_avg_last_10'], [24.2])"
+    ") AS v(k, feature_names, features)"
+)
+
+
+@pytest.mark.parametrize("rewritten", [False, True], ids=["bigquery_form", "list_position"])
+def test_store_feature_lookup_is_right_with_and_without_the_duckdb_rewrite(
+    rewritten: bool,
+) -> None:
+    """The BigQuery form itself must be correct (it is what BigQuery runs): transpiled
+    with plain sqlglot, bypassing the list_position rewrite, and run on DuckDB. The
+    rewritten form must give the same values."""
     import duckdb
 
     from checks.query.join import store_feature_sql
@@ -147,19 +161,14 @@ def test_store_feature_lookup_is_right_even_without_the_duckdb_rewrite() -> None
 
     params = Params()
     expr = store_feature_sql(config().feature_store, params, "points_avg_last_10")
-    sql = sqlglot.transpile(
-        f"SELECT {expr} AS v FROM t ORDER BY k", read="bigquery", write="duckdb"
-    )[0]
-    assert "list_position" not in sql.lower()
+    statement = f"SELECT {expr} AS v FROM t ORDER BY k"
+    if rewritten:
+        sql = to_duckdb(statement)
+    else:
+        sql = sqlglot.transpile(statement, read="bigquery", write="duckdb")[0]
+    assert ("list_position" in sql.lower()) == rewritten
     con = duckdb.connect()
-    con.execute(
-        "CREATE TABLE t AS SELECT * FROM (VALUES "
-        "(1, ['points_avg_last_5', 'points_avg_last_10'], [24.2, 22.0]), "
-        "(2, ['points_avg_last_10', 'points_avg_last_5'], [21.0, 24.2]), "
-        "(3, ['points_avg_last_5'], [24.2]), "
-        "(4, ['points_avg_last_5', 'points_avg_last_10'], [24.2])"
-        ") AS v(k, feature_names, features)"
-    )
+    con.execute(LOOKUP_TABLE)
     values = [
         r[0]
         for r in con.execute(sql, {"feature_points_avg_last_10": "points_avg_last_10"}).fetchall()
@@ -167,12 +176,76 @@ def test_store_feature_lookup_is_right_even_without_the_duckdb_rewrite() -> None
     assert values == [22.0, 21.0, None, None]  # by name; absent name and short vector -> NULL
 
 
+def test_duckdb_reads_every_store_feature_with_list_position() -> None:
+    """Without the rewrite DuckDB decorrelates one subquery per feature (a season's
+    impact query slows down several times) and every answer stays the same, so only
+    the SQL shows it: one list_position per configured feature, no walk left."""
+    from monitor.pipeline.attribution import attribution_query_for
+
+    cfg = config()
+    features = list(cfg.predictions.features)
+    assert len(features) == 3
+    queries = [
+        check_query(cfg, build_checks(cfg), WINDOW),
+        check_query(cfg, build_checks(cfg, ["feature_mismatch"]), WINDOW),
+        attribution_query_for(cfg, [], WINDOW, "all"),
+    ]
+    for query in queries:
+        assert query.sql.count("GENERATE_ARRAY(") == len(features)  # the form to rewrite
+        native = to_duckdb(query.sql).lower()
+        assert native.count("list_position(") == len(features), query.description
+        for name in features:
+            assert f'list_position("feature_names", $feature_{name})' in native
+        assert "generate_series" not in native and "generate_array" not in native
+        assert "unnest" not in native
+
+
+@pytest.mark.parametrize(
+    "lookup",
+    [
+        "(SELECT CAST(`features`[SAFE_ORDINAL(pos)] AS FLOAT64)\n"
+        "   FROM UNNEST(GENERATE_ARRAY(1, ARRAY_LENGTH(`feature_names`))) AS pos\n"
+        "   WHERE @feature_x = `feature_names`[ORDINAL(pos)]\n   LIMIT 1)",
+        "(select cast(s.features[safe_ordinal(n)] as float64) from "
+        "unnest(generate_array(1, array_length(s.feature_names))) n "
+        "where s.feature_names[ordinal(n)] = @feature_x limit 1)",
+    ],
+    ids=["renamed_and_spaced", "lower_case_qualified"],
+)
+def test_duckdb_rewrite_does_not_depend_on_aliases_or_spacing(lookup: str) -> None:
+    native = to_duckdb(f"SELECT {lookup} AS v FROM t AS s").lower()
+    assert native.count("list_position(") == 1 and "generate_series" not in native
+
+
+@pytest.mark.parametrize(
+    "lookup",
+    [
+        # LIMIT 2: not a scalar lookup
+        "(SELECT CAST(features[SAFE_ORDINAL(i)] AS FLOAT64) FROM UNNEST(GENERATE_ARRAY(1, "
+        "ARRAY_LENGTH(feature_names))) AS i WHERE feature_names[ORDINAL(i)] = @p LIMIT 2)",
+        # the name is looked up in another array than the one walked
+        "(SELECT CAST(features[SAFE_ORDINAL(i)] AS FLOAT64) FROM UNNEST(GENERATE_ARRAY(1, "
+        "ARRAY_LENGTH(feature_names))) AS i WHERE other_names[ORDINAL(i)] = @p LIMIT 1)",
+        # 0-based reads
+        "(SELECT CAST(features[SAFE_OFFSET(i)] AS FLOAT64) FROM UNNEST(GENERATE_ARRAY(1, "
+        "ARRAY_LENGTH(feature_names))) AS i WHERE feature_names[OFFSET(i)] = @p LIMIT 1)",
+        # the walk does not start at 1
+        "(SELECT CAST(features[SAFE_ORDINAL(i)] AS FLOAT64) FROM UNNEST(GENERATE_ARRAY(2, "
+        "ARRAY_LENGTH(feature_names))) AS i WHERE feature_names[ORDINAL(i)] = @p LIMIT 1)",
+    ],
+    ids=["limit_2", "other_array", "offset", "from_2"],
+)
+def test_duckdb_rewrite_leaves_other_subqueries_alone(lookup: str) -> None:
+    native = to_duckdb(f"SELECT {lookup} AS v FROM t").lower()
+    assert "list_position" not in native and "generate_series" in native
+
+
 def test_grading_attribution_and_summary_queries_read_each_table_once_partition_filtered() -> None:
     import datetime as dt_
 
     from checks.query.attribution import ATTRIBUTED
+    from monitor.pipeline.attribution import attribution_query_for
     from monitor.pipeline.plan import summary_query
-    from monitor.reports.attribution import attribution_query_for
 
     cfg = config()
     assert cfg.grading is not None

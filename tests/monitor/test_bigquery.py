@@ -21,7 +21,8 @@ from checks.base import CheckResult
 from checks.registry import CHECKS
 from monitor.config import Config, parse_config
 from monitor.demo.incident import build_demo_data, write_demo
-from monitor.pipeline.cycle import run_cycle, run_impact
+from monitor.pipeline.cycle import run_cycle
+from monitor.pipeline.impact import run_impact
 from monitor.pipeline.window import DateWindow
 from monitor.warehouse import open_warehouse
 from tests.lab import ROOT, default_config_data, featmon, write_config
@@ -467,9 +468,9 @@ def test_history_and_attribution_on_bigquery_match_duckdb(
     """The recording INSERT ... SELECT, the log-table versions and the attribution query
     run as BigQuery SQL on the emulator and give what they give on DuckDB."""
     from monitor.persistence.history import History
+    from monitor.pipeline.attribution import ATTRIBUTED, attribution_batches
     from monitor.pipeline.cycle import record_history
     from monitor.pipeline.plan import build_checks, tables_of
-    from monitor.reports.attribution import ATTRIBUTED, attribution_batches
 
     path = tmp_path / "history.duckdb"
     write_demo(str(path), TODAY, ZoneInfo("America/New_York"))

@@ -63,7 +63,8 @@ def daemon(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "monitor", "run", "-c", str(config), *args],
             cwd=ROOT,
-            env=ENV,
+            # A cache of its own: the daemon transpiles its statements (and could log about it).
+            env={**ENV, "FEATMON_CACHE_DIR": str(tmp_path / "sql-cache")},
             stdout=out,
             stderr=err,
             text=True,
@@ -155,6 +156,8 @@ def test_incident_appearing_mid_run_fires_once_then_resolves_and_stops_cleanly(
     assert "RESOLVED" in slack.calls[-1]["body"]["text"]
     log = stop(proc, tmp_path)
     assert "stopped cleanly" in log
+    assert (tmp_path / "sql-cache").exists()  # it did transpile...
+    assert " sqlglot " not in log  # ...and library chatter stayed out of its log
 
 
 def test_a_broken_check_does_not_stop_the_daemon(

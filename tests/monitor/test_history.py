@@ -18,10 +18,10 @@ import pytest
 
 from monitor.config import Config
 from monitor.demo.schema import STORE_TABLE
+from monitor.pipeline.attribution import attribution_batches
 from monitor.pipeline.cycle import record_history, run_cycle
 from monitor.pipeline.notify import notify
 from monitor.pipeline.window import DateWindow
-from monitor.reports.attribution import attribution_batches
 from monitor.reports.timeline import as_text, build_timeline
 from monitor.reports.timeline_plot import html_page, png
 from monitor.warehouse.duckdb import DuckDBWarehouse

@@ -1,27 +1,24 @@
-"""The config file: finding it, `${VAR}` interpolation, and validation into models.
+"""What a config says, as validated models: every key, its type, default and rules.
 
-Parsing is kept apart from running: everything here either returns a `Config` or raises
-`ConfigError` carrying one line per problem, each naming the field path, so a bad
-deploy fails fast with exit 2 and says exactly what to fix.
+Each model rejects unknown keys; rules that span sections (a check needs the columns it
+compares, a schedule must parse) are in `Config._consistent`, one line per problem naming
+the field path, so a bad deploy fails fast with exit 2 and says exactly what to fix.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     create_model,
     field_validator,
     model_validator,
@@ -39,18 +36,8 @@ from checks.tables import (
     Strict,
     WriteLog,
 )
-
-ENV_VAR = "FEATMON_CONFIG"
-DEFAULT_FILE = "config.yaml"
-_INTERPOLATION = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-class ConfigError(Exception):
-    """A config that cannot be used; `problems` holds one `field.path: why` line each."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
+from monitor.config.schedule import parse_schedule
+from monitor.warehouse.capabilities import capabilities_of
 
 
 class DuckDBWarehouse(Strict):
@@ -146,7 +133,7 @@ class Window(Strict):
         return self
 
 
-class ConsoleSink(Strict):
+class ConsoleConfig(Strict):
     pass
 
 
@@ -206,6 +193,31 @@ class SlackConfig(Strict):
         return self
 
 
+def _http_url(value: str, field: str) -> None:
+    scheme = value.split(":", 1)[0].lower()
+    if scheme not in ("http", "https") or "://" not in value:
+        raise ValueError(f"`{field}` must be an http:// or https:// URL")
+
+
+class WebhookConfig(Strict):
+    """An Alertmanager-compatible webhook receiver. The URL and header values often carry
+    tokens: give them as `${ENV_VAR}`; they are kept secret and never printed."""
+
+    url: SecretStr
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    timeout: Duration = "10s"
+    # Alertmanager's `receiver` and `externalURL` fields of the payload.
+    receiver: str = "featmon"
+    external_url: str = ""
+
+    @model_validator(mode="after")
+    def _urls(self) -> WebhookConfig:
+        _http_url(self.url.get_secret_value(), "url")
+        if self.external_url:
+            _http_url(self.external_url, "external_url")
+        return self
+
+
 class CloudMonitoringConfig(Strict):
     project: str
     location: str = "us-west2"  # the Cloud Run job's region, for the cloud_run_job resource
@@ -223,8 +235,9 @@ class AlertsConfig(Strict):
     runbook_url: str | None = None
     silences: list[SilenceRule] = Field(default_factory=list)
     inhibit: list[InhibitRule] = Field(default_factory=list)
-    console: ConsoleSink | None = ConsoleSink()
+    console: ConsoleConfig | None = ConsoleConfig()
     slack: SlackConfig | None = None
+    webhook: WebhookConfig | None = None
     cloud_monitoring: CloudMonitoringConfig | None = None
     cloud_logging: CloudLoggingConfig | None = None
 
@@ -308,16 +321,15 @@ class Config(Strict):
                 "predictions.keys: must pair one-to-one with feature_store.keys "
                 f"({len(self.predictions.keys)} vs {len(self.feature_store.keys)})"
             )
-        if self.feature_store.write_times.source == "partitions" and (
-            self.warehouse.backend != "bigquery"
+        if (
+            self.feature_store.write_times.source == "partitions"
+            and not capabilities_of(self.warehouse.backend).partition_metadata
         ):
             problems.append(
                 "feature_store.write_times.source: `partitions` reads BigQuery's "
                 "INFORMATION_SCHEMA.PARTITIONS and needs warehouse.backend: bigquery "
                 "(use `row` or `log_table` on DuckDB)"
             )
-        from monitor.pipeline.daemon import parse_schedule
-
         schedules = [("schedule", self.schedule)] + [
             (f"checks.{n}.schedule", s.schedule)
             for n, s in self.enabled_checks().items()
@@ -375,97 +387,3 @@ class Config(Strict):
         if isinstance(w, BigQueryWarehouse) and w.dataset_project and table.count(".") == 1:
             return f"{w.dataset_project}.{table}"
         return table
-
-
-def find_config_file(explicit: str | None) -> Path:
-    if explicit:
-        return Path(explicit)
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env)
-    return Path(DEFAULT_FILE)
-
-
-def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:
-    """Replace `${VAR}` and `${VAR:-default}` in string values (`$$` is a literal `$`).
-
-    Done on parsed values, not the raw text, so a variable can never inject YAML.
-    """
-    if isinstance(value, dict):
-        return {k: interpolate(v, env, _join(path, str(k))) for k, v in value.items()}
-    if isinstance(value, list):
-        return [interpolate(v, env, f"{path}[{i}]") for i, v in enumerate(value)]
-    if not isinstance(value, str):
-        return value
-
-    def replace(m: re.Match[str]) -> str:
-        if m.group(0) == "$$":
-            return "$"
-        name, default = m.group(1), m.group(2)
-        if name in env and env[name] != "":
-            return env[name]
-        if default is not None:
-            return default
-        raise ConfigError([f"{path or '(root)'}: environment variable {name} is not set"])
-
-    return _INTERPOLATION.sub(replace, value)
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def format_location(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out = _join(out, part)
-    return out or "(root)"
-
-
-def parse_config(
-    data: Any, base_dir: Path = Path("."), env: Mapping[str, str] | None = None
-) -> Config:
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(["(root): the config must be a mapping of keys to values"])
-    data = interpolate(data, os.environ if env is None else env)
-    try:
-        config = Config.model_validate(data)
-    except ValidationError as e:
-        problems = []
-        for err in e.errors():
-            msg = str(err["msg"]).removeprefix("Value error, ")
-            loc = format_location(tuple(err["loc"]))
-            if loc == "(root)":
-                problems += msg.splitlines()
-            else:
-                problems.append(f"{loc}: {msg}")
-        raise ConfigError(problems) from None
-    return config.model_copy(update={"base_dir": base_dir})
-
-
-def load_config(explicit: str | None = None) -> tuple[Config, Path]:
-    path = find_config_file(explicit)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        how = (
-            "-c/--config"
-            if explicit
-            else (f"${ENV_VAR}" if os.environ.get(ENV_VAR) else f"./{DEFAULT_FILE}")
-        )
-        raise ConfigError([f"{path}: config file not found (from {how})"]) from None
-    except OSError as e:
-        raise ConfigError([f"{path}: cannot read config file: {e.strerror}"]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        problem = getattr(e, "problem", None) or str(e)
-        raise ConfigError([f"{where}: invalid YAML: {problem}"]) from None
-    return parse_config(data, base_dir=path.resolve().parent), path

@@ -1,0 +1,145 @@
+"""The webhook sink: Alertmanager's webhook JSON, so any receiver written for Alertmanager
+(PagerDuty and Opsgenie bridges, chat-ops bots, custom handlers) works with featmon unchanged.
+
+One POST per group of alerts with `version: "4"`, a stable `groupKey`, the group's `status`,
+labels and annotations (the common ones hoisted, as Alertmanager does), and per alert its
+`status`, `startsAt`/`endsAt` (RFC 3339 UTC; a firing alert's `endsAt` is the zero time, as
+Alertmanager sends it) and `fingerprint`. Labels with an empty value are left out, as
+Alertmanager does.
+
+A 2xx answer is delivered; a timeout, a refused connection, 408, 429 or 5xx is kept pending
+and retried by the next run; any other answer is reported as needing a person (the URL or a
+header is wrong). Neither the URL nor the header values (tokens) appear in any error: they
+may be secrets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from alerts.content import annotations_of, labels_of
+from alerts.lifecycle import Notification
+from alerts.sinks.base import Delivery, Envelope
+
+# Alertmanager's `endsAt` for an alert that has not ended.
+ZERO_TIME = "0001-01-01T00:00:00Z"
+RETRYABLE_STATUS = {408, 425, 429}
+
+
+def _rfc3339(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _common(items: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    """The key/value pairs every item shares (Alertmanager's commonLabels/Annotations)."""
+    if not items:
+        return {}
+    first = items[0]
+    return {k: v for k, v in first.items() if all(i.get(k) == v for i in items[1:])}
+
+
+def group_key(labels: Mapping[str, str]) -> str:
+    """Alertmanager's shape: the route's matchers (none) and the group's labels."""
+    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    return "{}:{" + inner + "}"
+
+
+def alert_item(note: Notification, runbook_url: str | None) -> dict[str, Any]:
+    state = note.state
+    resolved = note.kind == "resolved"
+    return {
+        "status": "resolved" if resolved else "firing",
+        "labels": labels_of(state.labels),
+        "annotations": annotations_of(note, runbook_url),
+        "startsAt": _rfc3339(state.started_at),
+        "endsAt": _rfc3339(state.resolved_at) if resolved and state.resolved_at else ZERO_TIME,
+        "generatorURL": "",
+        "fingerprint": state.fingerprint,
+    }
+
+
+def payload(
+    envelope: Envelope, *, receiver: str, external_url: str, runbook_url: str | None
+) -> dict[str, Any]:
+    """The Alertmanager webhook body (version 4) for one group."""
+    alerts = [alert_item(n, runbook_url) for n in envelope.notifications]
+    common_labels = _common([a["labels"] for a in alerts])
+    firing = any(a["status"] == "firing" for a in alerts)
+    return {
+        "version": "4",
+        "groupKey": group_key(common_labels),
+        "truncatedAlerts": 0,
+        "status": "firing" if firing else "resolved",
+        "receiver": receiver,
+        "groupLabels": common_labels,
+        "commonLabels": common_labels,
+        "commonAnnotations": _common([a["annotations"] for a in alerts]),
+        "externalURL": external_url,
+        "alerts": alerts,
+    }
+
+
+class WebhookSink:
+    name = "webhook"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout_s: float = 10.0,
+        receiver: str = "featmon",
+        external_url: str = "",
+        runbook_url: str | None = None,
+    ) -> None:
+        self.url = url
+        self.headers = dict(headers or {})
+        self.timeout_s = timeout_s
+        self.receiver = receiver
+        self.external_url = external_url
+        self.runbook_url = runbook_url
+
+    def deliver(self, envelope: Envelope) -> Delivery:
+        body = payload(
+            envelope,
+            receiver=self.receiver,
+            external_url=self.external_url,
+            runbook_url=self.runbook_url,
+        )
+        request = urllib.request.Request(
+            self.url,
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={
+                **self.headers,
+                "Content-Type": "application/json",
+                "User-Agent": "featmon",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                status = int(response.status)
+        except urllib.error.HTTPError as e:
+            status = int(e.code)
+        except (urllib.error.URLError, OSError) as e:  # refused, DNS, timeout
+            reason = getattr(e, "reason", e)
+            return Delivery(ok=False, error=f"webhook unreachable: {type(reason).__name__}")
+        if 200 <= status < 300:
+            return Delivery(ok=True)
+        if status >= 500 or status in RETRYABLE_STATUS:
+            return Delivery(ok=False, error=f"webhook answered {status} (will retry)")
+        return Delivery(
+            ok=False,
+            retryable=False,
+            error=f"webhook answered {status}: check alerts.webhook.url and headers",
+        )
+
+    def find(self, envelope: Envelope) -> Delivery | None:
+        """A webhook cannot be asked what it received: after a crash between sending and
+        recording, the group is sent again (receivers deduplicate on groupKey/fingerprint)."""
+        return None

@@ -1,0 +1,50 @@
+"""The `featmon` command line: parses arguments and prints, nothing else; the work is done
+by monitor.pipeline (runs), monitor.persistence (state, history) and monitor.reports.
+
+Exit codes (a contract for Cloud Run and cron): 0 the run completed (alerts may have
+fired); 1 an alert fired and --fail-on-alert was given; 2 usage or config error;
+3 a check could not run.
+
+Only click is imported to build the command tree: `featmon --help` starts at once, and each
+command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import click
+
+from monitor.cli.alerting import alerts_command, silence
+from monitor.cli.common import config_option, load_with_path
+from monitor.cli.investigate import explain, impact, snapshot, sql, timeline
+from monitor.cli.running import check, demo, run_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="featmon")
+def main() -> None:
+    """featmon: catch predictions served from stale or mismatched features."""
+
+
+@click.command()
+@config_option
+def validate(config_path: str | None) -> None:
+    """Check a config file without touching the warehouse."""
+    config, path = load_with_path(config_path)
+    enabled = ", ".join(config.enabled_checks()) or "none"
+    click.echo(f"{path}: ok (backend {config.warehouse.backend}; checks: {enabled})")
+
+
+for command in (
+    check,
+    impact,
+    sql,
+    demo,
+    validate,
+    alerts_command,
+    silence,
+    run_command,
+    snapshot,
+    timeline,
+    explain,
+):
+    main.add_command(command)

@@ -1,0 +1,91 @@
+"""One run of featmon, the entry point `featmon check`, `featmon demo` and every daemon cycle
+call: the checks (one warehouse query per cycle), then the lifecycle and delivery, then
+telemetry. It returns what happened; printing it is the command line's job.
+
+Exit codes (a contract for Cloud Run and cron): 0 the run completed (alerts may have fired);
+1 an alert fired and the caller asked to fail on alerts; 2 usage or config error (the CLI's);
+3 a check could not run, or the alert state was unavailable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from alerts.dispatch import DispatchReport
+from alerts.lifecycle import AlertState, Notification
+from monitor.clock import now_utc
+from monitor.config import Config
+from monitor.pipeline.cycle import RunReport, run_cycle
+from monitor.pipeline.notify import notify, preview
+from monitor.pipeline.window import DateWindow
+from monitor.telemetry.publish import log_run, publish_metrics
+from monitor.warehouse import WarehouseError
+
+EXIT_OK, EXIT_ALERT, EXIT_USAGE, EXIT_CHECK_ERROR = 0, 1, 2, 3
+
+
+@dataclass
+class RunOutcome:
+    report: RunReport
+    # What was delivered (None: nothing to notify, a dry run, or the state was unavailable).
+    delivery: DispatchReport | None = None
+    resolved: list[AlertState] = field(default_factory=list)
+    # `dry_run`: what would have been notified.
+    would_notify: list[Notification] = field(default_factory=list)
+    state_error: str | None = None
+    metric_problems: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        """Everything that went wrong without stopping the run, in the order it happened,
+        worded for on-call."""
+        out = []
+        if self.state_error is not None:
+            out.append(f"alert state unavailable, nothing notified this run: {self.state_error}")
+        out += self.report.problems
+        if self.delivery is not None:
+            out += [
+                f"notification not delivered (kept pending): {p}" for p in self.delivery.problems
+            ]
+        out += [f"metrics not written: {p}" for p in self.metric_problems]
+        return out
+
+    def exit_code(self, fail_on_alert: bool = False) -> int:
+        if self.report.status == "error" or self.state_error is not None:
+            return EXIT_CHECK_ERROR
+        if fail_on_alert and self.report.status == "alert":
+            return EXIT_ALERT
+        return EXIT_OK
+
+
+def run_once(
+    config: Config,
+    window: DateWindow,
+    only: Sequence[str] | None = None,
+    *,
+    dry_run: bool = False,
+    log_format: str | None = None,
+    now: dt.datetime | None = None,
+) -> RunOutcome:
+    """Check `window` (all enabled checks, or `only`), then notify and publish.
+
+    `dry_run` records nothing and sends nothing: the notifications the run would make are
+    returned instead.
+    """
+    report = run_cycle(config, window, list(only) if only else None, record=not dry_run)
+    now = now or now_utc()
+    outcome = RunOutcome(report)
+    if dry_run:
+        outcome.would_notify = preview(config, report, now)
+        return outcome
+    try:
+        notified = notify(config, report, now)
+    except WarehouseError as e:  # e.g. another process holds the DuckDB write lock
+        outcome.state_error = str(e)
+        notified = None
+    if notified is not None:
+        outcome.delivery, outcome.resolved = notified.delivery, notified.resolved
+    log_run(config, report, outcome.resolved, now, log_format)
+    outcome.metric_problems = publish_metrics(config, report, now)
+    return outcome

@@ -1,0 +1,70 @@
+"""Where a run's results leave featmon besides notifications: Cloud Monitoring metrics (the
+backstop: alert policies fire even when Slack or featmon's own alerting is broken) and
+Cloud Logging entries. Both are per run and per result, stateless, and never raise: a
+telemetry failure is returned as a problem and never blocks the notification path."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+from alerts.lifecycle import AlertState
+from alerts.model import alerts_from
+from monitor.config import Config
+from monitor.pipeline.cycle import RunReport
+
+
+def publish_metrics(config: Config, report: RunReport, now: dt.datetime) -> list[str]:
+    """Write this run's metrics to Cloud Monitoring, if configured; problems, never raised."""
+    cm = config.alerts.cloud_monitoring
+    if cm is None:
+        return []
+    from monitor.telemetry.cloud_monitoring import CloudMonitoringSink, MonitoringSettings
+
+    client = None
+    if cm.endpoint:
+        import grpc
+        from google.cloud import monitoring_v3
+        from google.cloud.monitoring_v3.services.metric_service.transports import (
+            MetricServiceGrpcTransport,
+        )
+
+        channel = grpc.insecure_channel(cm.endpoint)
+        client = monitoring_v3.MetricServiceClient(
+            transport=MetricServiceGrpcTransport(channel=channel)
+        )
+    try:
+        sink = CloudMonitoringSink(MonitoringSettings(cm.project, cm.location), client)
+        today = now.astimezone(config.zone()).date()
+        published = sink.publish(report.results, today, report.duration_s, now)
+    except Exception as e:  # credentials missing, etc.: metrics never block alerting
+        return [f"cloud_monitoring: {type(e).__name__}: {e}"]
+    return [f"cloud_monitoring: {problem}" for problem in published.errors]
+
+
+def log_run(
+    config: Config,
+    report: RunReport,
+    resolved: list[AlertState],
+    now: dt.datetime,
+    log_format: str | None = None,
+) -> None:
+    """Structured log entries for the run, if alerts.cloud_logging is configured."""
+    cl = config.alerts.cloud_logging
+    if cl is None:
+        return
+    from monitor.telemetry.cloud_logging import RunLogger
+
+    fmt = log_format or cl.format
+    if fmt == "auto":
+        fmt = "json" if os.environ.get("CLOUD_RUN_JOB") or os.environ.get("K_SERVICE") else "text"
+    logger = RunLogger(structured=fmt == "json", run_id=f"{now:%Y%m%dT%H%M%S}-{os.getpid()}")
+    alerts = alerts_from(report.results)
+    logger.alerts(alerts)
+    logger.resolved(resolved)
+    logger.run(
+        report.status,
+        report.duration_s,
+        sum(a.kind == "firing" for a in alerts),
+        sum(a.kind == "error" for a in alerts),
+    )

@@ -1,0 +1,37 @@
+"""The notification log across featmon versions: a log written when it kept Slack's channel
+and ts gets the sink-neutral `ref` column added on first use, and its rows still load."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from monitor.persistence.alert_state import StateStore
+from monitor.warehouse.duckdb import DuckDBWarehouse
+
+NOW = dt.datetime(2026, 2, 3, 5, 0, tzinfo=dt.UTC)
+
+
+def test_an_older_notification_log_gains_the_ref_column(tmp_path: Path) -> None:
+    wh = DuckDBWarehouse(tmp_path / "state.duckdb", read_only=False)
+    wh.execute("CREATE SCHEMA featmon_state")
+    wh.execute(
+        "CREATE TABLE featmon_state.notifications (id VARCHAR, fingerprint VARCHAR, "
+        "kind VARCHAR, sink VARCHAR, status VARCHAR, attempts BIGINT, created_at TIMESTAMPTZ, "
+        "updated_at TIMESTAMPTZ, channel VARCHAR, ts VARCHAR, error VARCHAR, payload VARCHAR)"
+    )
+    store = StateStore(wh, "featmon_state")
+    store.ensure()
+    store.ensure()  # idempotent
+    columns = [r[0] for r in wh.con.execute("DESCRIBE featmon_state.notifications").fetchall()]
+    assert "ref" in columns and "channel" in columns  # added, nothing dropped
+    wh.execute(
+        "INSERT INTO featmon_state.notifications (id, fingerprint, kind, sink, status, attempts,"
+        " created_at, updated_at, error, payload) VALUES ('n1', 'fp', 'firing', 'slack', 'sent',"
+        " 1, $now, $now, '', '{}')",
+        {"now": NOW},
+    )
+    store.mark_sent("n1", '{"channel": "C1", "ts": "1.2"}', NOW)
+    assert store.ref_of("fp", "slack") == '{"channel": "C1", "ts": "1.2"}'
+    assert store.ref_of("fp", "webhook") is None
+    wh.close()
