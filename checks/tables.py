@@ -59,7 +59,7 @@ Locations = Annotated[list[Location], Field(min_length=1)]
 
 
 class WriteTimes(Strict):
-    """Where the store's write times come from (see README "Where write times come from").
+    """Where the store's write times come from (see docs/bigquery.md "Where write times come from").
 
     `row`: `written_at` per store row. `log_table`: the latest logged write of the date
     (e.g. nba_reference.processor_run_history) counts for every entity of that date.

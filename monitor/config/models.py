@@ -252,7 +252,7 @@ class AuditLogConfig(Strict):
 
 
 class HistoryConfig(Strict):
-    """The feature store's version history, kept in `state.dataset` (see README "History")."""
+    """The feature store's version history, kept in `state.dataset` (see docs/history.md)."""
 
     retention_days: Annotated[int, Field(ge=1, le=3660)] = 90
     # A store column naming the feature set (e.g. v2_37features): listed per version.

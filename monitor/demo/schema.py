@@ -1,8 +1,8 @@
 """The production table shapes, as DuckDB DDL, for the demo, tests and benchmarks.
 
-Mirrors nba_predictions.ml_feature_store_v2 and player_prop_predictions (see the
-README's "Production tables"): arrays for the feature vector, NUMERIC quality, JSON
-logging columns, created/updated/predicted timestamps and supersede flags.
+Mirrors nba_predictions.ml_feature_store_v2 and player_prop_predictions (see
+docs/configuration.md "Production table shapes"): arrays for the feature vector, NUMERIC
+quality, JSON logging columns, created/updated/predicted timestamps and supersede flags.
 """
 
 from __future__ import annotations

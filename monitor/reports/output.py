@@ -1,6 +1,6 @@
 """Rendering run reports and impact tables as text, JSON and CSV.
 
-JSON is the contract other tools read (see README "Output contract"): dates as
+JSON is the contract other tools read (see docs/cli.md "Output contract"): dates as
 YYYY-MM-DD, timestamps as ISO 8601 UTC, numbers as numbers.
 """
 
