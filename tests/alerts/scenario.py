@@ -10,6 +10,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from monitor.demo.schema import PREDICTIONS_TABLE
+from monitor.warehouse.duckdb import DuckDBWarehouse
 from tests.lab import Lab, featmon, utc, write_config
 from tests.peers.slack import SlackStandIn
 
@@ -18,7 +20,8 @@ TOKEN = "xoxb-test-token"
 ENV = {**os.environ, "TEST_SLACK_TOKEN": TOKEN}
 
 
-def setup(lab: Lab, slack: SlackStandIn, tmp_path: Path, **alerts: Any) -> Path:
+def incident_config(lab: Lab, tmp_path: Path, alerts: dict[str, Any]) -> Path:
+    """The incident's rows in the lab warehouse, and a config that alerts through `alerts`."""
     lab.add_store("a", quality=87.59, written_at=utc("22:30"))
     for _ in range(3):
         lab.add_prediction("a", quality=65.46, made_at=utc("23:12:42"))
@@ -28,17 +31,35 @@ def setup(lab: Lab, slack: SlackStandIn, tmp_path: Path, **alerts: Any) -> Path:
     data["alerts"] = {
         "repeat_interval": "4h",
         "runbook_url": "https://runbooks.example/featmon",
-        "console": {},
-        "cloud_logging": {"format": "json"},
-        "slack": {
-            "token": "${TEST_SLACK_TOKEN}",
-            "base_url": slack.base_url,
-            "channels": {"critical": "#nba-alerts", "warning": "#nba-alerts"},
-            "max_retries": 0,
-        },
         **alerts,
     }
     return write_config(tmp_path / "featmon.yaml", data)
+
+
+def setup(lab: Lab, slack: SlackStandIn, tmp_path: Path, **alerts: Any) -> Path:
+    """The incident alerting to the Slack stand-in (plus console and JSON log lines)."""
+    return incident_config(
+        lab,
+        tmp_path,
+        {
+            "console": {},
+            "cloud_logging": {"format": "json"},
+            "slack": {
+                "token": "${TEST_SLACK_TOKEN}",
+                "base_url": slack.base_url,
+                "channels": {"critical": "#nba-alerts", "warning": "#nba-alerts"},
+                "max_retries": 0,
+            },
+            **alerts,
+        },
+    )
+
+
+def fix_predictions(lab: Lab) -> None:
+    """The fix: every prediction now logs the store's quality."""
+    wh = DuckDBWarehouse(lab.path, read_only=False)
+    wh.execute(f"UPDATE {PREDICTIONS_TABLE} SET feature_quality_score = 87.59")
+    wh.close()
 
 
 def check(config: Path, at: dt.datetime, **env: str) -> subprocess.CompletedProcess[str]:

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from monitor.demo.schema import PREDICTIONS_TABLE
 from monitor.warehouse.duckdb import DuckDBWarehouse
-from tests.alerts.scenario import ENV, check, setup
+from tests.alerts.scenario import ENV, check, fix_predictions, setup
 from tests.lab import DAY, Lab, featmon, utc, write_config
 from tests.peers.slack import SlackStandIn
 
@@ -23,12 +22,6 @@ def add_bad_predictions(lab: Lab, n: int) -> None:
     for _ in range(n):
         lab.add_prediction("a", quality=65.46, made_at=utc("23:20"))
     lab.flush()
-
-
-def fix_predictions(lab: Lab) -> None:
-    wh = DuckDBWarehouse(lab.path, read_only=False)
-    wh.execute(f"UPDATE {PREDICTIONS_TABLE} SET feature_quality_score = 87.59")
-    wh.close()
 
 
 def test_fire_once_repeat_update_and_resolve_across_processes(

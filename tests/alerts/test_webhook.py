@@ -16,34 +16,22 @@ from alerts.lifecycle import AlertState, Notification
 from alerts.model import Alert
 from alerts.sinks.base import Envelope
 from alerts.sinks.webhook import ZERO_TIME, WebhookSink, group_key, payload
-from monitor.demo.schema import PREDICTIONS_TABLE
-from monitor.warehouse.duckdb import DuckDBWarehouse
-from tests.lab import Lab, featmon, utc, write_config
+from tests.alerts.scenario import fix_predictions, incident_config
+from tests.lab import Lab, featmon, write_config
 from tests.peers.webhook import Receiver
 
 T0 = dt.datetime(2026, 2, 3, 5, 0, tzinfo=dt.UTC)
 TOKEN = "hook-secret-7f3a"
 
 
-def _config(lab: Lab, tmp_path: Path, url: str, **webhook: Any) -> Path:
-    lab.add_store("a", quality=87.59, written_at=utc("22:30"))
-    for _ in range(3):
-        lab.add_prediction("a", quality=65.46, made_at=utc("23:12:42"))
-    lab.flush()
-    data = lab.config_data()
-    data["checks"] = {"quality_mismatch": {"severity": "critical", "tolerance": 0.5}}
-    data["alerts"] = {
-        "repeat_interval": "4h",
-        "runbook_url": "https://runbooks.example/featmon",
-        "webhook": {
-            "url": url,
-            "headers": {"Authorization": "Bearer ${TEST_WEBHOOK_TOKEN}"},
-            "timeout": "1s",
-            "external_url": "https://featmon.example",
-            **webhook,
-        },
+def _config(lab: Lab, tmp_path: Path, url: str) -> Path:
+    webhook = {
+        "url": url,
+        "headers": {"Authorization": "Bearer ${TEST_WEBHOOK_TOKEN}"},
+        "timeout": "1s",
+        "external_url": "https://featmon.example",
     }
-    return write_config(tmp_path / "featmon.yaml", data)
+    return incident_config(lab, tmp_path, {"webhook": webhook})
 
 
 def _check(config: Path, at: dt.datetime) -> Any:
@@ -51,12 +39,6 @@ def _check(config: Path, at: dt.datetime) -> Any:
     proc = featmon("check", "-c", str(config), env=env)
     assert TOKEN not in proc.stdout + proc.stderr  # a header secret is never printed
     return proc
-
-
-def _fix(lab: Lab) -> None:
-    wh = DuckDBWarehouse(lab.path, read_only=False)
-    wh.execute(f"UPDATE {PREDICTIONS_TABLE} SET feature_quality_score = 87.59")
-    wh.close()
 
 
 def test_fires_once_repeats_resolves_across_processes(
@@ -93,7 +75,7 @@ def test_fires_once_repeats_resolves_across_processes(
     assert receiver.posts[1]["groupKey"] == fired["groupKey"]
     assert receiver.posts[1]["status"] == "firing"
 
-    _fix(lab)
+    fix_predictions(lab)
     _check(config, T0 + dt.timedelta(hours=5))
     assert len(receiver.posts) == 3
     resolved = receiver.posts[2]
