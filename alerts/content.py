@@ -16,6 +16,13 @@ from alerts.model import Alert
 MAX_EXAMPLES = 5
 
 
+def iso_utc(moment: dt.datetime) -> str:
+    """A time as machines read it (JSON, receivers): ISO 8601 in UTC with `Z`."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
 def where(game_date: dt.date | None) -> str:
     return game_date.isoformat() if game_date else "all dates"
 

@@ -15,24 +15,19 @@ may be secrets.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from alerts.content import annotations_of, labels_of
+from alerts.content import annotations_of, iso_utc, labels_of
 from alerts.lifecycle import Notification
 from alerts.sinks.base import Delivery, Envelope
 
 # Alertmanager's `endsAt` for an alert that has not ended.
 ZERO_TIME = "0001-01-01T00:00:00Z"
 RETRYABLE_STATUS = {408, 425, 429}
-
-
-def _rfc3339(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _common(items: Sequence[Mapping[str, str]]) -> dict[str, str]:
@@ -56,8 +51,8 @@ def alert_item(note: Notification, runbook_url: str | None) -> dict[str, Any]:
         "status": "resolved" if resolved else "firing",
         "labels": labels_of(state.labels),
         "annotations": annotations_of(note, runbook_url),
-        "startsAt": _rfc3339(state.started_at),
-        "endsAt": _rfc3339(state.resolved_at) if resolved and state.resolved_at else ZERO_TIME,
+        "startsAt": iso_utc(state.started_at),
+        "endsAt": iso_utc(state.resolved_at) if resolved and state.resolved_at else ZERO_TIME,
         "generatorURL": "",
         "fingerprint": state.fingerprint,
     }

@@ -39,6 +39,8 @@ def _state_or_fail(config: Config) -> tuple[Warehouse, StateStore]:
 @click.option("--all", "show_all", is_flag=True, help="Include resolved alerts.")
 def alerts_command(config_path: str | None, show_all: bool) -> None:
     """List firing (and pending) alerts with their last notification."""
+    from alerts.content import display_name
+
     config = load(config_path)
     wh, store = _state_or_fail(config)
     with wh:
@@ -50,7 +52,7 @@ def alerts_command(config_path: str | None, show_all: bool) -> None:
         return
     for s in shown:
         labels = s.labels
-        name = labels["check"] + (f"[{labels['feature']}]" if labels.get("feature") else "")
+        name = display_name(labels["check"], labels.get("feature"), sep="")
         if labels.get("kind") == "error":
             name += " (cannot run)"
         note = last.get(s.fingerprint)

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from alerts.content import iso_utc
 from monitor.persistence.history import Version
 
 
 def _iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else None
+    return iso_utc(value) if value else None
 
 
 def _num(value: Any) -> float | None:

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from alerts.content import display_name, where
+from alerts.content import display_name, iso_utc, where
 from alerts.model import Alert
 from checks.base import CheckResult
 from checks.query.impact import FIELDS as IMPACT_FIELDS
@@ -35,9 +35,7 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        return iso_utc(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
@@ -96,7 +94,7 @@ def report_table(report: RunReport) -> Table:
     ):
         table.add_column(name, **kwargs)  # type: ignore[arg-type]
     for r in report.results:
-        name = r.check + (f"[{r.feature}]" if r.feature else "")
+        name = display_name(r.check, r.feature, sep="")
         table.add_row(
             r.game_date.isoformat() if r.game_date else "-",
             escape(name),

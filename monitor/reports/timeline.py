@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from alerts.content import display_name
 from monitor.config import Config
 from monitor.persistence.alert_state import StateStore
 from monitor.persistence.history import History, Version, around, merge_versions
@@ -52,7 +53,7 @@ def build_timeline(config: Config, wh: Warehouse, game_date: dt.date) -> Timelin
         labels = state.labels
         if labels.get("game_date") != game_date.isoformat():
             continue
-        name = labels["check"] + (f"[{labels['feature']}]" if labels.get("feature") else "")
+        name = display_name(labels["check"], labels.get("feature"), sep="")
         what = f"{labels['severity']} {name} (latest {state.affected}/{state.total})"
         alerts.append(AlertEvent(state.started_at, "alert fired", what))
         if state.status == "resolved" and state.resolved_at:

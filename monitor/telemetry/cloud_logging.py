@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from google.cloud.logging.handlers import StructuredLogHandler
 
+from alerts.content import display_name, where
 from alerts.lifecycle import AlertState
 from alerts.model import Alert
 
@@ -54,16 +55,15 @@ class RunLogger:
     def alerts(self, alerts: Sequence[Alert]) -> None:
         for a in alerts:
             level = logging.ERROR if a.kind == "error" else LEVEL.get(a.severity, logging.WARNING)
-            where = a.game_date.isoformat() if a.game_date else "all dates"
-            name = a.check + (f"[{a.feature}]" if a.feature else "")
+            day, name = where(a.game_date), display_name(a.check, a.feature, sep="")
             self._log(
                 level,
-                f"{name} {where}: {a.summary}",
+                f"{name} {day}: {a.summary}",
                 a.check,
                 {
                     "kind": a.kind,
                     "severity": a.severity,
-                    "game_date": where,
+                    "game_date": day,
                     "feature": a.feature,
                     "affected": a.affected,
                     "total": a.total,
