@@ -115,7 +115,8 @@ def load_config(explicit: str | None = None) -> tuple[Config, Path]:
     except OSError as e:
         raise ConfigError([f"{path}: cannot read config file: {e.strerror}"]) from None
     try:
-        data = yaml.safe_load(text)
+        # libyaml's loader where PyYAML was built with it (the same safe subset, ~5x faster).
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from alerts.codec import notification_from_json, notification_to_json
@@ -25,6 +25,7 @@ from alerts.dispatch import LoggedNotification
 from alerts.lifecycle import AlertState, Notification
 from alerts.silences import Silence
 from checks.query.sql import Params, ParamType, Query, table_ref
+from monitor.persistence.tables import ensure_tables, insert_sql
 from monitor.warehouse.base import QueryError, Warehouse
 
 _STATE_COLUMNS: dict[str, ParamType] = {
@@ -70,26 +71,6 @@ _SILENCE_COLUMNS: dict[str, ParamType] = {
 }
 
 
-def ddl(table: str, columns: Mapping[str, str]) -> str:
-    cols = ", ".join(f"`{name}` {type_}" for name, type_ in columns.items())
-    return f"CREATE TABLE IF NOT EXISTS {table_ref(table)} ({cols})"
-
-
-def insert_sql(
-    table: str, columns: Mapping[str, ParamType], rows: Sequence[Mapping[str, Any]]
-) -> tuple[str, Params]:
-    """One multi-row INSERT with every value a parameter (a handful of rows per run)."""
-    params = Params()
-    tuples = [
-        "("
-        + ", ".join(params.add(f"{name}_{i}", row[name], t) for name, t in columns.items())
-        + ")"
-        for i, row in enumerate(rows)
-    ]
-    sql = f"INSERT INTO {table_ref(table)} ({', '.join(columns)}) VALUES {', '.join(tuples)}"
-    return sql, params
-
-
 class StateStore:
     def __init__(self, wh: Warehouse, dataset: str) -> None:
         self.wh = wh
@@ -104,13 +85,18 @@ class StateStore:
         return list(self.wh.rows(query))
 
     def ensure(self) -> None:
-        self._run(f"CREATE SCHEMA IF NOT EXISTS `{self.dataset}`")
-        self._run(ddl(f"{self.dataset}.alerts", _STATE_COLUMNS))
-        self._run(ddl(f"{self.dataset}.notifications", _NOTIFICATION_COLUMNS))
-        # Logs created before sinks had one contract kept Slack's channel and ts instead.
-        self._run(f"ALTER TABLE {self.notifications} ADD COLUMN IF NOT EXISTS ref STRING")
-        self._run(ddl(f"{self.dataset}.silences", _SILENCE_COLUMNS))
-        self._run(ddl(f"{self.dataset}.leases", _LEASE_COLUMNS))
+        """The tables, created or completed as needed. (A notification log created before
+        sinks had one contract lacks `ref`: it is added.)"""
+        ensure_tables(
+            self.wh,
+            self.dataset,
+            {
+                "alerts": _STATE_COLUMNS,
+                "notifications": _NOTIFICATION_COLUMNS,
+                "silences": _SILENCE_COLUMNS,
+                "leases": _LEASE_COLUMNS,
+            },
+        )
 
     # Lease -------------------------------------------------------------------------------
 

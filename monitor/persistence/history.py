@@ -30,7 +30,7 @@ from checks.query.attribution import entity_sql
 from checks.query.join import Tables, store_feature_sql
 from checks.query.sql import Params, ParamType, Query, ident, table_ref
 from monitor.config import HistoryConfig
-from monitor.persistence.alert_state import ddl, insert_sql
+from monitor.persistence.tables import ensure_tables, insert_sql
 from monitor.warehouse.base import Warehouse
 
 OBSERVED, LOG_TABLE, AUDIT_LOG = "featmon", "log_table", "audit_log"
@@ -157,9 +157,11 @@ class History:
         return list(self.wh.rows(query))
 
     def ensure(self) -> None:
-        self._run(f"CREATE SCHEMA IF NOT EXISTS `{self.dataset}`")
-        self._run(ddl(self.fingerprints_name, _FINGERPRINT_COLUMNS))
-        self._run(ddl(self.versions_name, _VERSION_COLUMNS))
+        ensure_tables(
+            self.wh,
+            self.dataset,
+            {"store_fingerprints": _FINGERPRINT_COLUMNS, "store_versions": _VERSION_COLUMNS},
+        )
 
     def record(self, date_from: dt.date, date_to: dt.date, now: dt.datetime) -> None:
         """Fingerprints of new writes, the versions they make, log-table writes, retention."""

@@ -47,6 +47,13 @@ class Warehouse(ABC):
             "warehouse.backend: bigquery"
         )
 
+    def columns_of(self, dataset: str) -> dict[str, set[str]] | None:
+        """The tables of `dataset` with their (lower-case) column names, read from the catalog
+        without a query job; {} when the dataset does not exist, None when it cannot tell.
+        featmon asks it before touching its own tables, so a run sends no DDL when they are in
+        place."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - most adapters hold nothing to release
         pass
 

@@ -134,6 +134,28 @@ class BigQueryWarehouse(Warehouse):
             raise WarehouseUnavailable(f"BigQuery unreachable: {e}") from e
         return int(job.total_bytes_processed or 0)
 
+    def columns_of(self, dataset: str) -> dict[str, set[str]] | None:
+        """API calls (tables.list, tables.get), not query jobs: each DDL statement featmon
+        would otherwise send every run is a job of its own."""
+        timeout = min(self.settings.job_timeout_s, 30.0)
+        try:
+            listed = self.client.list_tables(
+                f"{self.settings.project}.{dataset}", retry=self.retry, timeout=timeout
+            )
+            return {
+                t.table_id: {
+                    f.name.lower()
+                    for f in self.client.get_table(
+                        t.reference, retry=self.retry, timeout=timeout
+                    ).schema
+                }
+                for t in listed
+            }
+        except gexc.NotFound:
+            return {}
+        except Exception:  # no permission to list, an emulator without the call: use DDL
+            return None
+
     def _translate(self, e: gexc.GoogleAPICallError, query: Query) -> Exception:
         reasons = _reasons(e)
         message = _first_message(e)

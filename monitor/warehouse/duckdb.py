@@ -250,6 +250,20 @@ class DuckDBWarehouse(Warehouse):
         except duckdb.Error as e:
             raise QueryError(_first_line(str(e))) from e
 
+    def columns_of(self, dataset: str) -> dict[str, set[str]] | None:
+        try:
+            found = self.con.execute(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = $dataset",
+                {"dataset": dataset},
+            ).fetchall()
+        except duckdb.Error:
+            return None
+        out: dict[str, set[str]] = {}
+        for table, column in found:
+            out.setdefault(str(table), set()).add(str(column).lower())
+        return out
+
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
         """Native DuckDB statements, for building demo and test warehouses."""
         self.con.execute(sql, params or {})

@@ -35,3 +35,17 @@ def test_an_older_notification_log_gains_the_ref_column(tmp_path: Path) -> None:
     assert store.ref_of("fp", "slack") == '{"channel": "C1", "ts": "1.2"}'
     assert store.ref_of("fp", "webhook") is None
     wh.close()
+
+
+def test_a_run_with_its_tables_in_place_sends_no_ddl(tmp_path: Path) -> None:
+    from monitor.persistence.tables import ensure_tables
+
+    wh = DuckDBWarehouse(tmp_path / "state.duckdb", read_only=False)
+    tables = {"t": {"id": "STRING", "at": "TIMESTAMP"}}
+    assert ensure_tables(wh, "st", tables) == 2  # the schema and the table
+    assert ensure_tables(wh, "st", tables) == 0  # a later run: nothing to do
+    newer = {"t": {**tables["t"], "ref": "STRING"}}
+    assert ensure_tables(wh, "st", newer) == 1  # a column a newer featmon added
+    assert wh.columns_of("st") == {"t": {"id", "at", "ref"}}
+    assert wh.columns_of("nowhere") == {}
+    wh.close()

@@ -449,8 +449,14 @@ def test_the_notification_lease_on_bigquery(emulator: bq_peer.Emulator) -> None:
 
     config = bq_config(emulator.endpoint)
     assert config.warehouse.backend == "bigquery"
-    store = StateStore(BigQueryWarehouse(config.warehouse), "featmon_lease_test")  # type: ignore[arg-type]
+    wh = BigQueryWarehouse(config.warehouse)  # type: ignore[arg-type]
+    assert wh.columns_of("featmon_lease_test") == {}  # no dataset yet
+    store = StateStore(wh, "featmon_lease_test")
     store.ensure()
+    # The catalog is read through the API (no query job), so later runs send no DDL.
+    tables = wh.columns_of("featmon_lease_test")
+    assert tables is not None and {"alerts", "notifications", "leases"} <= set(tables)
+    assert "ref" in tables["notifications"]
     now = dt.datetime(2026, 2, 3, 5, 0, tzinfo=dt.UTC)
     ttl = dt.timedelta(minutes=2)
     assert store.acquire("notify", "run-a", now, ttl)
