@@ -2,12 +2,11 @@
 notification log. Runs when a notifying sink is configured, or when `history` is on (the
 timeline shows when alerts fired and resolved); otherwise `featmon check` stays read-only.
 
-Two phases, so that nothing slow happens while the notification lease is held:
-1. `prepare`, outside the lease: what this run will probably notify (the lifecycle on a
-   read of the state), and what those messages carry that needs the warehouse: the timeline
-   PNG of a newly firing date, the graded outcome of a resolving one.
-2. Under the lease: the lifecycle for real, the new state saved, the notifications recorded
-   and delivered (alerts/dispatch.py). Sinks never run SQL.
+Sinks never run SQL. What a message attaches (the timeline PNG of a newly firing date:
+three queries and matplotlib) is rendered first, outside the notification lease, from a read
+of the state; then, under the lease, the lifecycle runs for real, the new state is saved, and
+the notifications are recorded and delivered (alerts/dispatch.py). Resolutions get the date's
+graded outcome there (one small query, only when a dated alert resolves).
 """
 
 from __future__ import annotations
@@ -19,8 +18,8 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 
 from alerts.dispatch import DispatchReport, dispatch
 from alerts.lifecycle import AlertState, Notification, Transition, evaluate
@@ -85,56 +84,45 @@ class Notified:
     resolved: list[AlertState]  # alerts this run resolved (for the run log)
 
 
-@dataclass
-class Prepared:
-    """What messages carry that needs the warehouse, computed before the lease."""
-
-    attachments: dict[str, list[Attachment]] = field(default_factory=dict)  # by game date
-    outcomes: dict[str, str] = field(default_factory=dict)  # by game date
-
-
 def notify(config: Config, report: RunReport, now: dt.datetime) -> Notified | None:
     """Decide, record and deliver this run's notifications; None when featmon keeps no state
     (no sink and no history)."""
     notifying = has_sinks(config)
     if not notifying and config.history is None:
         return None
-    prepared = prepare(config, report, now) if notifying else Prepared()
+    attachments = render_attachments(config, report, now) if attaches_timeline(config) else {}
     sinks = sinks_from(config)
     wh, store = open_state(config)
     with wh, lease(store, now, config.state.wait_s):
         transition = _evaluate(config, report, now, store.firing(), store.active_silences(now))
         store.save(transition.states.values())
         resolved = [s for s in transition.states.values() if s.status == "resolved"]
-        notes = with_outcomes(transition.notifications, prepared.outcomes) if sinks else []
-        return Notified(dispatch(store, sinks, notes, now, prepared.attachments), resolved)
+        notes = with_outcomes(config, wh, transition.notifications) if sinks else []
+        return Notified(dispatch(store, sinks, notes, now, attachments), resolved)
 
 
-def prepare(config: Config, report: RunReport, now: dt.datetime) -> Prepared:
-    """Timeline PNGs for dates whose alerts will be announced (new, or still pending from an
-    earlier run) and graded outcomes for dates whose alerts will resolve. Best effort: a
-    failure here costs the message its extra, never the message."""
-    out = Prepared()
-    timelines, grading = attaches_timeline(config), config.grading is not None
-    if not (timelines or grading):
+def render_attachments(
+    config: Config, report: RunReport, now: dt.datetime
+) -> dict[str, list[Attachment]]:
+    """Timeline PNGs, by game date, for the dates whose alerts this run will announce (new,
+    or still pending from an earlier run): drawn before the lease, from a read of the state.
+    Best effort: a date whose picture fails loses the picture, never the message."""
+    expected = _expected_notifications(config, report, now, pending_for=["slack"])
+    dates = sorted({_day(n) for n in expected if n.kind == "firing" and _day(n)})
+    out: dict[str, list[Attachment]] = {}
+    if not dates:
         return out
-    # Firing notifications still pending from earlier runs get their timeline on retry.
-    expected = _expected_notifications(
-        config, report, now, pending_for=["slack"] if timelines else []
-    )
-    firing = sorted({_day(n) for n in expected if n.kind == "firing" and _day(n)})
-    resolving = sorted({_day(n) for n in expected if n.kind == "resolved" and _day(n)})
     try:
-        with open_for_reading(config) as wh:
-            if grading and resolving:
-                first, last = (dt.date.fromisoformat(d) for d in (resolving[0], resolving[-1]))
-                impact = run_impact(config, wh, DateWindow(first, last))
-                rows = {r.game_date.isoformat(): r for r in impact}
-                out.outcomes = {d: rows[d].outcome() for d in resolving if d in rows}
-            if timelines:
-                out.attachments = {d: [_timeline(config, wh, d)] for d in firing}
-    except Exception as e:  # rendering or warehouse: the alerts themselves still go out
-        log.warning("message extras (timeline, graded outcome) not prepared: %s", e)
+        wh = open_for_reading(config)
+    except WarehouseError as e:
+        log.warning("timeline not attached: %s", e)
+        return out
+    with wh:
+        for day in dates:
+            try:
+                out[day] = [_timeline(config, wh, day)]
+            except Exception as e:  # rendering or warehouse: the alert itself still goes out
+                log.warning("timeline of %s not attached: %s: %s", day, type(e).__name__, e)
     return out
 
 
@@ -156,12 +144,25 @@ def _day(note: Notification) -> str:
     return note.state.labels.get("game_date", "")
 
 
-def with_outcomes(notes: Sequence[Notification], outcomes: Mapping[str, str]) -> list[Notification]:
+def with_outcomes(config: Config, wh: Warehouse, notes: list[Notification]) -> list[Notification]:
     """Resolutions of dated alerts carry the date's graded hit rates, once `grading` has
     them (an alert on a played date resolves when the date leaves the window, by which
-    time its games are usually graded)."""
+    time its games are usually graded). One impact query, only when a dated alert resolves;
+    on failure, plain resolutions."""
+    dates = sorted({_day(n) for n in notes if n.kind == "resolved" and _day(n)})
+    if config.grading is None or not dates:
+        return notes
+    first, last = (dt.date.fromisoformat(d) for d in (dates[0], dates[-1]))
+    try:
+        impact = run_impact(config, wh, DateWindow(first, last))
+    except WarehouseError as e:
+        log.warning("graded outcomes not added to resolutions: %s", e)
+        return notes
+    rows = {r.game_date.isoformat(): r for r in impact}
     return [
-        replace(n, outcome=outcomes[_day(n)]) if n.kind == "resolved" and _day(n) in outcomes else n
+        replace(n, outcome=rows[_day(n)].outcome())
+        if n.kind == "resolved" and _day(n) in rows
+        else n
         for n in notes
     ]
 
