@@ -73,7 +73,7 @@ def run_once(
     `dry_run` records nothing and sends nothing: the notifications the run would make are
     returned instead.
     """
-    report = run_cycle(config, window, list(only) if only else None, record=not dry_run)
+    report = run_cycle(config, window, list(only) if only else None, now=now, record=not dry_run)
     now = now or now_utc()
     outcome = RunOutcome(report)
     if dry_run:
