@@ -3,17 +3,24 @@ and what must be notified (new, repeat, update, resolved), Alertmanager-style.
 
 Pure: no storage and no sinks, so the same rules hold for the daemon and for stateless
 Cloud Run jobs (which load and save the states around it), and every rule is testable
-with a clock the test controls.
+with a clock the test controls. What the run looked at is an input too (`RunScope`), so
+that a run changes only what it looked at.
 
 Rules:
 - `alert` results fire; the first later run where that check passes for that date (and
   feature) resolves. `error` results never resolve anything; they raise their own
   "featmon cannot run check X" alert, resolved once the check runs again.
 - A firing alert is announced once; re-announced after `repeat_interval`; and when its
-  affected count grows, its message is updated (not re-posted).
+  affected count grows, its message is updated (not re-posted). Only scheduled runs
+  re-announce: a narrow run (`--only`, `--date`, `--from/--to`) may fire a new alert but
+  only refreshes what it saw of one already firing, so the schedule's repeat and update
+  still happen, on the schedule's clock.
 - Silenced or inhibited alerts are tracked but not announced; one that was never
   announced also resolves silently.
-- An alert whose game date has left the checked window resolves (nothing checks it now).
+- An alert whose game date has left the configured window resolves (nothing checks it
+  now), in a run over the configured window that ran the alert's check: a narrower or
+  other window says nothing about the dates it skipped, and a daemon cycle running some
+  of the checks speaks only for those.
 """
 
 from __future__ import annotations
@@ -64,6 +71,38 @@ class Transition:
     notifications: list[Notification] = field(default_factory=list)
 
 
+@dataclass(frozen=True, kw_only=True)
+class RunScope:
+    """What one run looked at. A run may change only alerts inside it, so an engineer
+    investigating with a narrow run never changes what the schedule reports.
+
+    `checks`: the checks the run ran (whatever they found, errors included). `window`: the
+    first and last game date it checked. `configured_window`: that window is the config's
+    (no `--date`, `--from/--to`), so a date outside it is one featmon no longer monitors.
+    `scheduled`: the run stands for the schedule (a daemon cycle, whatever its subset of
+    checks; `featmon check` with no window flags and no `--only`, as the Cloud Run job
+    runs), so it owns the announcements of what keeps firing: repeats and updates.
+    """
+
+    checks: frozenset[str]
+    window: tuple[dt.date, dt.date]
+    configured_window: bool
+    scheduled: bool
+
+    def __post_init__(self) -> None:
+        if self.scheduled and not self.configured_window:
+            raise ValueError("a scheduled run checks the configured window")
+
+    def dropped(self, labels: Mapping[str, str]) -> bool:
+        """This run checked the configured window for the alert's check, and that window
+        no longer holds the alert's date: nothing will check it again."""
+        day = labels["game_date"]
+        if not (self.configured_window and day and labels["check"] in self.checks):
+            return False
+        start, end = self.window
+        return not start <= dt.date.fromisoformat(day) <= end
+
+
 def _key(labels: Mapping[str, str]) -> tuple[str, str, str]:
     return labels["check"], labels["game_date"], labels["feature"]
 
@@ -73,7 +112,7 @@ def evaluate(
     results: Sequence[CheckResult],
     now: dt.datetime,
     *,
-    window: tuple[dt.date, dt.date],
+    scope: RunScope,
     repeat_interval: dt.timedelta = dt.timedelta(hours=4),
     silences: Sequence[Silence] = (),
     inhibits: Sequence[Inhibit] = (),
@@ -89,64 +128,101 @@ def evaluate(
     ran = {r.check for r in results if r.status != "error"}
 
     for alert in current:
-        fp = alert.fingerprint
+        prev = previous.get(alert.fingerprint)
+        was_firing = prev if prev is not None and prev.status == "firing" else None
+        if was_firing is not None and not scope.scheduled:
+            out.states[alert.fingerprint] = _seen(was_firing, alert, now)
+            continue
         muted = why_muted(alert, firing_now, silences, inhibits, now)
-        prev = previous.get(fp)
-        base = AlertState(
-            fingerprint=fp,
-            labels=alert.labels,
-            status="firing",
-            started_at=now,
-            last_seen_at=now,
-            summary=alert.summary,
-            affected=alert.affected,
-            total=alert.total,
-            muted_by=muted,
-        )
-        if prev is not None and prev.status == "firing":
-            base = replace(
-                base,
-                started_at=prev.started_at,
-                last_notified_at=prev.last_notified_at,
-                notified_affected=prev.notified_affected,
-            )
-        kind: NotificationKind | None = None
-        if muted:
-            kind = None
-        elif base.last_notified_at is None:
-            kind = "firing"
-        elif alert.affected > base.notified_affected:
-            kind = "update"
-        elif now - base.last_notified_at >= repeat_interval:
-            kind = "repeat"
-        if kind is not None:
-            base = replace(
-                base,
-                notified_affected=alert.affected,
-                last_notified_at=base.last_notified_at if kind == "update" else now,
-            )
-            out.notifications.append(Notification(kind, base, alert))
-        out.states[fp] = base
+        state, note = _announce(alert, was_firing, muted, now, repeat_interval)
+        out.states[alert.fingerprint] = state
+        if note is not None:
+            out.notifications.append(note)
 
-    start, end = window
     for fp, prev in previous.items():
         if prev.status != "firing" or fp in out.states:
             continue
-        labels = prev.labels
-        reason = ""
-        if labels.get("kind") == "error":
-            if labels["check"] in ran:
-                reason = "the check runs again"
-        elif _key(labels) in passed:
-            reason = "the check passes"
-        elif labels["game_date"] and not (
-            start <= dt.date.fromisoformat(labels["game_date"]) <= end
-        ):
-            reason = "the game date left the checked window"
+        reason = _why_resolved(prev.labels, passed, ran, scope)
         if not reason:
-            continue  # not checked this run (errored or not run): keep firing
+            continue  # not looked at this run (errored, not run, another date): keep firing
         resolved = replace(prev, status="resolved", resolved_at=now, resolved_reason=reason)
         out.states[fp] = resolved
         if prev.last_notified_at is not None:
             out.notifications.append(Notification("resolved", resolved))
     return out
+
+
+def _seen(prev: AlertState, alert: Alert, now: dt.datetime) -> AlertState:
+    """A narrow run's view of an alert already firing: what it saw (so `featmon alerts`
+    shows it), nothing of the announcement bookkeeping (last notified, notified affected,
+    muting), so the schedule still repeats and posts growth as if this run never happened."""
+    return replace(
+        prev,
+        last_seen_at=now,
+        summary=alert.summary,
+        affected=alert.affected,
+        total=alert.total,
+    )
+
+
+def _announce(
+    alert: Alert,
+    prev: AlertState | None,
+    muted: str,
+    now: dt.datetime,
+    repeat_interval: dt.timedelta,
+) -> tuple[AlertState, Notification | None]:
+    """The state of a current alert and what to announce: new (`firing`), grown (`update`),
+    or still firing after `repeat_interval` (`repeat`); nothing while muted."""
+    base = AlertState(
+        fingerprint=alert.fingerprint,
+        labels=alert.labels,
+        status="firing",
+        started_at=now,
+        last_seen_at=now,
+        summary=alert.summary,
+        affected=alert.affected,
+        total=alert.total,
+        muted_by=muted,
+    )
+    if prev is not None:
+        base = replace(
+            base,
+            started_at=prev.started_at,
+            last_notified_at=prev.last_notified_at,
+            notified_affected=prev.notified_affected,
+        )
+    kind: NotificationKind | None = None
+    if muted:
+        kind = None
+    elif base.last_notified_at is None:
+        kind = "firing"
+    elif alert.affected > base.notified_affected:
+        kind = "update"
+    elif now - base.last_notified_at >= repeat_interval:
+        kind = "repeat"
+    if kind is None:
+        return base, None
+    base = replace(
+        base,
+        notified_affected=alert.affected,
+        last_notified_at=base.last_notified_at if kind == "update" else now,
+    )
+    return base, Notification(kind, base, alert)
+
+
+def _why_resolved(
+    labels: Mapping[str, str],
+    passed: set[tuple[str, str, str]],
+    ran: set[str],
+    scope: RunScope,
+) -> str:
+    """Why this run resolves a firing alert it did not see fire, or "" to keep it: only
+    what the run looked at resolves."""
+    if labels.get("kind") == "error":
+        return "the check runs again" if labels["check"] in ran else ""
+    if _key(labels) in passed:
+        return "the check passes"
+    if scope.dropped(labels):
+        return "the game date left the checked window"
+    return ""

@@ -63,7 +63,18 @@ def check(
     unknown_checks(only)
     if estimate:
         sys.exit(print_estimate(config, window, fmt))
-    outcome = run_once(config, window, only, dry_run=dry_run, log_format=log_format)
+    # No window flags: the configured window; and no --only besides: the scheduled run (the
+    # Cloud Run job's). Anything narrower changes only the alerts it looked at.
+    configured = not any(dates)
+    outcome = run_once(
+        config,
+        window,
+        only,
+        configured_window=configured,
+        scheduled=configured and not only,
+        dry_run=dry_run,
+        log_format=log_format,
+    )
     print_outcome(config, outcome, fmt)
     sys.exit(outcome.exit_code(fail_on_alert))
 
@@ -196,7 +207,7 @@ def demo(config_path: str | None, no_check: bool) -> None:
         )
     output.console().print(output.impact_table(rows))
     click.echo()
-    outcome = run_once(config, resolve_window(config))
+    outcome = run_once(config, resolve_window(config), configured_window=True, scheduled=True)
     print_outcome(config, outcome, "text", slack_preview=True)
     sys.exit(outcome.exit_code())
 

@@ -508,7 +508,7 @@ def _replay(config: Config, moment: dt.datetime, check: bool) -> None:
         problems = record_history(config, window, moment)
     else:
         report = run_cycle(config, window, now=moment)
-        notify(config, report, moment)
+        notify(config, report, moment, report.scope(configured_window=True, scheduled=True))
         problems = report.problems
     if problems:  # a demo that silently lost its history would tell the wrong story
         raise RuntimeError(f"demo replay at {moment:%Y-%m-%d %H:%M}Z: {'; '.join(problems)}")

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from alerts.lifecycle import RunScope
 from checks.base import Check, CheckResult
 from checks.durations import parse_duration
 from checks.query.columns import GAME_DATE
@@ -44,6 +45,7 @@ from monitor.warehouse import (
 class RunReport:
     window: DateWindow
     results: list[CheckResult] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)  # the checks this run ran
     duration_s: float = 0.0
     queries: int = 0
     # Side work that failed without failing the checks (history, attribution): printed.
@@ -53,6 +55,17 @@ class RunReport:
     def status(self) -> str:
         statuses = {r.status for r in self.results}
         return "error" if "error" in statuses else "alert" if "alert" in statuses else "ok"
+
+    def scope(self, *, configured_window: bool, scheduled: bool) -> RunScope:
+        """What this run looked at, for the lifecycle: its checks and window, and whether
+        the window is the configured one and the run stands for the schedule (the caller
+        knows: the command line's flags, a daemon cycle)."""
+        return RunScope(
+            checks=frozenset(self.checks),
+            window=(self.window.start, self.window.end),
+            configured_window=configured_window,
+            scheduled=scheduled,
+        )
 
 
 def _rows_by_date(wh: Warehouse, query: Query) -> dict[dt.date, dict[str, Any]]:
@@ -119,7 +132,10 @@ def run_cycle(
         wh = opener(config)
     except WarehouseError as e:
         return RunReport(
-            window=window, results=[error_result(c, str(e)) for c in checks], problems=problems
+            window=window,
+            results=[error_result(c, str(e)) for c in checks],
+            checks=[c.name for c in checks],
+            problems=problems,
         )
     with wh:
         report = run_checks(config, wh, window, checks, now)
@@ -161,7 +177,7 @@ def run_checks(
     now: dt.datetime | None = None,
 ) -> RunReport:
     started = time.perf_counter()
-    report = RunReport(window=window)
+    report = RunReport(window=window, checks=[c.name for c in checks])
     now = now or now_utc()
     refusal = over_budget(config, wh, *cycle_queries(config, checks, window, now))
     if refusal:

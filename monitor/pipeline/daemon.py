@@ -78,9 +78,18 @@ def groups(config: Config) -> dict[Schedule, list[str]]:
 
 def scheduled_run(config: Config, checks: list[str], log_format: str | None) -> RunOutcome:
     """One scheduled cycle: the same run as `featmon check`, over the configured window,
-    after waiting out another process's write lock on an embedded warehouse."""
+    after waiting out another process's write lock on an embedded warehouse. A scheduled
+    run although it runs only its group's checks: it repeats and updates their alerts, and
+    resolves those whose date left the window (each group speaks for its own checks)."""
     wait_for_warehouse(config)
-    return run_once(config, resolve_window(config), checks, log_format=log_format)
+    return run_once(
+        config,
+        resolve_window(config),
+        checks,
+        configured_window=True,
+        scheduled=True,
+        log_format=log_format,
+    )
 
 
 def run_daemon(

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from alerts.dispatch import DispatchReport, dispatch
-from alerts.lifecycle import AlertState, Notification, Transition, evaluate
+from alerts.lifecycle import AlertState, Notification, RunScope, Transition, evaluate
 from alerts.silences import Inhibit, Silence
 from alerts.sinks.base import Attachment
 from checks.durations import parse_duration
@@ -84,17 +84,21 @@ class Notified:
     resolved: list[AlertState]  # alerts this run resolved (for the run log)
 
 
-def notify(config: Config, report: RunReport, now: dt.datetime) -> Notified | None:
-    """Decide, record and deliver this run's notifications; None when featmon keeps no state
-    (no sink and no history)."""
+def notify(config: Config, report: RunReport, now: dt.datetime, scope: RunScope) -> Notified | None:
+    """Decide, record and deliver this run's notifications, changing only the alerts inside
+    `scope`; None when featmon keeps no state (no sink and no history)."""
     notifying = has_sinks(config)
     if not notifying and config.history is None:
         return None
-    attachments = render_attachments(config, report, now) if attaches_timeline(config) else {}
+    attachments = (
+        render_attachments(config, report, now, scope) if attaches_timeline(config) else {}
+    )
     sinks = sinks_from(config)
     wh, store = open_state(config)
     with wh, lease(store, now, config.state.wait_s):
-        transition = _evaluate(config, report, now, store.firing(), store.active_silences(now))
+        transition = _evaluate(
+            config, report, now, scope, store.firing(), store.active_silences(now)
+        )
         store.save(transition.states.values())
         resolved = [s for s in transition.states.values() if s.status == "resolved"]
         notes = with_outcomes(config, wh, transition.notifications) if sinks else []
@@ -102,12 +106,12 @@ def notify(config: Config, report: RunReport, now: dt.datetime) -> Notified | No
 
 
 def render_attachments(
-    config: Config, report: RunReport, now: dt.datetime
+    config: Config, report: RunReport, now: dt.datetime, scope: RunScope
 ) -> dict[str, list[Attachment]]:
     """Timeline PNGs, by game date, for the dates whose alerts this run will announce (new,
     or still pending from an earlier run): drawn before the lease, from a read of the state.
     Best effort: a date whose picture fails loses the picture, never the message."""
-    expected = _expected_notifications(config, report, now, pending_for=["slack"])
+    expected = _expected_notifications(config, report, now, scope, pending_for=["slack"])
     dates = sorted({_day(n) for n in expected if n.kind == "firing" and _day(n)})
     out: dict[str, list[Attachment]] = {}
     if not dates:
@@ -181,14 +185,21 @@ def flush_pending(config: Config) -> None:
     log.info("flushed pending notifications: sent=%d still pending=%d", report.sent, report.pending)
 
 
-def preview(config: Config, report: RunReport, now: dt.datetime) -> list[Notification]:
+def preview(
+    config: Config, report: RunReport, now: dt.datetime, scope: RunScope
+) -> list[Notification]:
     """What this run would notify, from the stored state, without writing anything
-    (`featmon check --dry-run`). No state yet means every alert would be new."""
-    return _expected_notifications(config, report, now)
+    (`featmon check --dry-run`), by the same scope rules as the run itself. No state yet
+    means every alert would be new."""
+    return _expected_notifications(config, report, now, scope)
 
 
 def _expected_notifications(
-    config: Config, report: RunReport, now: dt.datetime, pending_for: Sequence[str] = ()
+    config: Config,
+    report: RunReport,
+    now: dt.datetime,
+    scope: RunScope,
+    pending_for: Sequence[str] = (),
 ) -> list[Notification]:
     """The lifecycle on a read of the state (and what is still pending for the sinks named
     in `pending_for` from earlier runs)."""
@@ -204,13 +215,14 @@ def _expected_notifications(
                 pending += [row.note for row in store.unsent(sink)]
     except WarehouseError:
         pass  # no state tables yet (or no file): nothing was sent before
-    return _evaluate(config, report, now, previous, stored_silences).notifications + pending
+    return _evaluate(config, report, now, scope, previous, stored_silences).notifications + pending
 
 
 def _evaluate(
     config: Config,
     report: RunReport,
     now: dt.datetime,
+    scope: RunScope,
     previous: dict[str, AlertState],
     stored_silences: list[Silence],
 ) -> Transition:
@@ -220,7 +232,7 @@ def _evaluate(
         previous,
         report.results,
         now,
-        window=(report.window.start, report.window.end),
+        scope=scope,
         repeat_interval=parse_duration(config.alerts.repeat_interval),
         silences=silences + stored_silences,
         inhibits=[Inhibit(r.source, r.target) for r in config.alerts.inhibit],

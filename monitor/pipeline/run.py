@@ -64,23 +64,32 @@ def run_once(
     window: DateWindow,
     only: Sequence[str] | None = None,
     *,
+    configured_window: bool = False,
+    scheduled: bool = False,
     dry_run: bool = False,
     log_format: str | None = None,
     now: dt.datetime | None = None,
 ) -> RunOutcome:
     """Check `window` (all enabled checks, or `only`), then notify and publish.
 
+    The run changes only the alerts it looked at (alerts/lifecycle.py, `RunScope`): say
+    `configured_window` when `window` is the config's (no `--date`, `--from/--to`), and
+    `scheduled` when the run stands for the schedule (a daemon cycle; `featmon check` with
+    neither window flags nor `--only`). The defaults are a narrow run's: it may fire new
+    alerts, and resolves only what it evaluated and found passing.
+
     `dry_run` records nothing and sends nothing: the notifications the run would make are
-    returned instead.
+    returned instead, by the same rules.
     """
     report = run_cycle(config, window, list(only) if only else None, now=now, record=not dry_run)
+    scope = report.scope(configured_window=configured_window, scheduled=scheduled)
     now = now or now_utc()
     outcome = RunOutcome(report)
     if dry_run:
-        outcome.would_notify = preview(config, report, now)
+        outcome.would_notify = preview(config, report, now, scope)
         return outcome
     try:
-        notified = notify(config, report, now)
+        notified = notify(config, report, now, scope)
     except WarehouseError as e:  # e.g. another process holds the DuckDB write lock
         outcome.state_error = str(e)
         notified = None

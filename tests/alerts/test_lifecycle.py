@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from alerts.lifecycle import AlertState, Transition, evaluate
+from alerts.lifecycle import AlertState, RunScope, Transition, evaluate
 from alerts.silences import Inhibit, Silence
 from checks.base import CheckResult
 from checks.durations import parse_duration
+from checks.registry import CHECKS
 
 DAY = dt.date(2026, 2, 3)
 WINDOW = (DAY - dt.timedelta(days=1), DAY + dt.timedelta(days=1))
@@ -36,6 +37,29 @@ def result(
     )
 
 
+def scheduled(
+    window: tuple[dt.date, dt.date] = WINDOW, checks: tuple[str, ...] = tuple(CHECKS)
+) -> RunScope:
+    """A scheduled run (every check by default, as `featmon check` with no flags; a
+    daemon cycle names its group's) over the configured window."""
+    return RunScope(checks=frozenset(checks), window=window, configured_window=True, scheduled=True)
+
+
+def narrow(
+    window: tuple[dt.date, dt.date] = WINDOW,
+    checks: tuple[str, ...] = tuple(CHECKS),
+    configured_window: bool = False,
+) -> RunScope:
+    """An engineer's run: `--date`/`--from/--to` (another window), or `--only` (the
+    configured window, some checks)."""
+    return RunScope(
+        checks=frozenset(checks),
+        window=window,
+        configured_window=configured_window,
+        scheduled=False,
+    )
+
+
 class Run:
     """Carries the state table between runs, as the state store will."""
 
@@ -44,11 +68,24 @@ class Run:
         self.rules = rules
 
     def __call__(
-        self, results: list[CheckResult], at: dt.datetime, window: tuple[dt.date, dt.date] = WINDOW
+        self,
+        results: list[CheckResult],
+        at: dt.datetime,
+        window: tuple[dt.date, dt.date] = WINDOW,
+        scope: RunScope | None = None,
     ) -> Transition:
-        t = evaluate(self.states, results, at, window=window, **self.rules)
+        scope = scope or scheduled(window)
+        t = evaluate(self.states, results, at, scope=scope, **self.rules)
         self.states.update(t.states)
         return t
+
+    def firing(self) -> list[tuple[str, str]]:
+        """(check, game date) of every alert still firing."""
+        return sorted(
+            (s.labels["check"], s.labels["game_date"])
+            for s in self.states.values()
+            if s.status == "firing"
+        )
 
 
 def kinds(t: Transition) -> list[str]:
@@ -161,6 +198,126 @@ def test_alerts_for_dates_that_left_the_window_resolve() -> None:
     t = run([result(status="ok", day=DAY + dt.timedelta(days=2))], T0 + dt.timedelta(days=1), later)
     assert kinds(t) == ["resolved"]
     assert t.notifications[0].state.resolved_reason == "the game date left the checked window"
+
+
+# Runs change only what they looked at ---------------------------------------------------
+
+NEXT = DAY + dt.timedelta(days=1)
+LATER = T0 + dt.timedelta(minutes=30)
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        narrow((NEXT, NEXT), ("stale_predictions",)),  # --only stale_predictions --date NEXT
+        narrow((NEXT, NEXT)),  # --date NEXT
+        narrow((DAY - dt.timedelta(days=5), DAY - dt.timedelta(days=1))),  # --from/--to before
+    ],
+    ids=["only-and-date", "date", "range"],
+)
+def test_a_narrow_window_never_resolves_the_dates_it_skipped(scope: RunScope) -> None:
+    run = Run()
+    run([result()], T0)
+    day = scope.window[0]
+    t = run(
+        [result(status="ok", day=day), result("stale_predictions", "ok", day=day)],
+        LATER,
+        scope=scope,
+    )
+    assert kinds(t) == [] and run.firing() == [("quality_mismatch", DAY.isoformat())]
+
+
+def test_only_left_the_window_for_checks_the_run_ran() -> None:
+    """The next day the configured window has moved past DAY. A run of another check over
+    it (`--only`, or a daemon cycle of another schedule group) leaves DAY's alert alone."""
+    run = Run()
+    run([result()], T0)
+    moved = (NEXT, NEXT)
+    others = [result("stale_predictions", "ok", day=NEXT)]
+    assert kinds(run(others, LATER, scope=narrow(moved, ("stale_predictions",), True))) == []
+    assert kinds(run(others, LATER, scope=scheduled(moved, ("stale_predictions",)))) == []
+    assert run.firing() == [("quality_mismatch", DAY.isoformat())]
+    t = run(
+        [result(status="ok", day=NEXT)], LATER, scope=narrow(moved, ("quality_mismatch",), True)
+    )
+    assert [n.state.resolved_reason for n in t.notifications] == [
+        "the game date left the checked window"
+    ]
+
+
+def test_a_daemon_cycle_resolves_left_the_window_for_its_own_checks_only() -> None:
+    """Per-check schedules: each cycle is a scheduled run of its group over the configured
+    window, and resolves the dates that left it for its own checks, so every date-based
+    alert still resolves, each by its own check's cycle."""
+    run = Run()
+    run([result("quality_mismatch"), result("stale_predictions")], T0)
+    moved = (NEXT, NEXT)
+    t = run(
+        [result("stale_predictions", "ok", day=NEXT)],
+        LATER,
+        scope=scheduled(moved, ("stale_predictions",)),
+    )
+    assert [(n.kind, n.state.labels["check"]) for n in t.notifications] == [
+        ("resolved", "stale_predictions")
+    ]
+    assert run.firing() == [("quality_mismatch", DAY.isoformat())]
+    later = LATER + dt.timedelta(minutes=5)
+    t = run([result(status="ok", day=NEXT)], later, scope=scheduled(moved, ("quality_mismatch",)))
+    assert [(n.kind, n.state.labels["check"]) for n in t.notifications] == [
+        ("resolved", "quality_mismatch")
+    ]
+    assert t.notifications[0].state.resolved_reason == "the game date left the checked window"
+    assert run.firing() == []
+
+
+def test_a_narrow_run_resolves_what_it_evaluated_and_found_passing() -> None:
+    """`--only quality_mismatch --only missing_features --date DAY` looked at DAY's
+    quality_mismatch (passing now) and ran missing_features (which could not run before):
+    it resolves both, and leaves NEXT's alert, which it did not look at, firing."""
+    run = Run()
+    run([result(), result("missing_features", "error", day=None), result(day=NEXT)], T0)
+    only = narrow((DAY, DAY), ("quality_mismatch", "missing_features"))
+    t = run([result(status="ok"), result("missing_features", "ok")], LATER, scope=only)
+    reasons = sorted(n.state.resolved_reason for n in t.notifications)
+    assert reasons == ["the check passes", "the check runs again"]
+    assert run.firing() == [("quality_mismatch", NEXT.isoformat())]
+
+
+def test_a_narrow_run_never_rebroadcasts_and_leaves_the_schedules_clock_alone() -> None:
+    """A narrow run may fire a new alert (once, as always). One that finds a firing alert
+    still failing neither repeats it nor posts its growth; it refreshes what it saw. The
+    schedule then posts the growth, and repeats on its own clock, as if the narrow runs had
+    not happened."""
+    run = Run(repeat_interval=dt.timedelta(hours=4))
+    own = narrow((DAY, DAY), ("quality_mismatch",))
+    assert kinds(run([result(affected=50)], T0, scope=own)) == ["firing"]  # new: it may fire
+    assert kinds(run([result(affected=50)], LATER, scope=own)) == []  # once
+    due = T0 + dt.timedelta(hours=4)
+    assert kinds(run([result(affected=50)], due, scope=own)) == []  # repeat due: not here
+    t = run([result(affected=102)], due + dt.timedelta(minutes=1), scope=own)
+    assert kinds(t) == []  # grown: not here either
+    [state] = t.states.values()
+    assert (state.affected, state.last_seen_at) == (102, due + dt.timedelta(minutes=1))
+    assert (state.notified_affected, state.last_notified_at) == (50, T0)
+    assert kinds(run([result(affected=102)], due + dt.timedelta(minutes=2))) == ["update"]
+    assert kinds(run([result(affected=102)], due + dt.timedelta(minutes=3))) == ["repeat"]
+
+
+def test_a_narrow_run_does_not_announce_an_alert_the_schedule_keeps_muted() -> None:
+    """Inhibition needs the source check in the same run: `--only` the target would see
+    the alert unmuted, and must not announce what the schedule keeps quiet."""
+    run = Run(inhibits=[Inhibit(source="missing_features", target="stale_predictions")])
+    run([result("missing_features"), result("stale_predictions")], T0)
+    only = narrow(WINDOW, ("stale_predictions",), configured_window=True)
+    t = run([result("stale_predictions")], LATER, scope=only)
+    assert kinds(t) == []
+    [state] = t.states.values()
+    assert state.muted_by == "inhibited by missing_features"
+
+
+def test_a_scheduled_run_checks_the_configured_window() -> None:
+    with pytest.raises(ValueError, match="configured window"):
+        RunScope(checks=frozenset(), window=WINDOW, configured_window=False, scheduled=True)
 
 
 def test_fingerprint_is_stable_and_distinguishes_labels() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from alerts.lifecycle import AlertState, Notification, evaluate
+from alerts.lifecycle import AlertState, Notification, RunScope, evaluate
 from alerts.sinks.base import Envelope
 from alerts.sinks.slack import SlackSettings, SlackSink
 from checks.base import CheckResult
@@ -74,7 +74,13 @@ def firing(affected: int = 102, examples: list[dict[str, Any]] = EXAMPLES) -> No
         message=f"{affected} of 147 logged 65.46",
         examples=examples,
     )
-    [note] = evaluate({}, [result], T0, window=(DAY, DAY)).notifications
+    scope = RunScope(
+        checks=frozenset({"quality_mismatch"}),
+        window=(DAY, DAY),
+        configured_window=True,
+        scheduled=True,
+    )
+    [note] = evaluate({}, [result], T0, scope=scope).notifications
     return note
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import signal
 import subprocess
@@ -19,7 +20,7 @@ import yaml
 
 from monitor.demo.schema import PREDICTIONS_TABLE
 from monitor.warehouse.duckdb import DuckDBWarehouse
-from tests.alerts.scenario import ENV
+from tests.alerts.scenario import ENV, check, incident_config
 from tests.lab import ROOT, Lab, featmon, utc, write_config
 from tests.peers import free_port
 from tests.peers.slack import SlackStandIn
@@ -38,17 +39,18 @@ time.sleep(float(sys.argv[2]))
 """
 
 
+T0 = dt.datetime(2026, 2, 3, 5, 0, tzinfo=dt.UTC)
+
+
+def slack_settings(slack: SlackStandIn) -> dict[str, Any]:
+    return {"token": "${TEST_SLACK_TOKEN}", "base_url": slack.base_url, "max_retries": 0}
+
+
 def config_for(lab: Lab, slack: SlackStandIn, tmp_path: Path, **extra: Any) -> Path:
     data = lab.config_data()
     data["schedule"] = {"every": "1s"}
     data["checks"] = {"quality_mismatch": {"severity": "critical", "tolerance": 0.5}}
-    data["alerts"] = {
-        "slack": {
-            "token": "${TEST_SLACK_TOKEN}",
-            "base_url": slack.base_url,
-            "max_retries": 0,
-        }
-    }
+    data["alerts"] = {"slack": slack_settings(slack)}
     data.update(extra)
     return write_config(tmp_path / "daemon.yaml", data)
 
@@ -310,3 +312,36 @@ def test_sigterm_flushes_pending_notifications(
     log = stop(proc, tmp_path)  # no further cycle within the hour: only the flush can send
     assert slack.methods() == ["chat.postMessage"]
     assert "flushed pending notifications: sent=1 still pending=0" in log
+
+
+def test_a_schedule_group_resolves_left_window_alerts_of_its_own_checks_only(
+    lab: Lab, slack: SlackStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With per-check schedules each cycle runs a subset of the checks over the configured
+    window. The day after an alert fired, the window no longer holds its date: the cycle of
+    another check leaves it alone, the cycle of its own check resolves it."""
+    from monitor.config import load_config
+    from monitor.pipeline.daemon import groups, scheduled_run
+
+    config = incident_config(lab, tmp_path, {"slack": slack_settings(slack)})
+    assert check(config, T0).returncode == 0
+    assert slack.methods() == ["chat.postMessage"]
+    data = yaml.safe_load(config.read_text())
+    data["window"] = {"from": "2026-02-04", "to": "2026-02-04"}
+    data["checks"]["stale_predictions"] = {"schedule": {"every": "1h"}}
+    write_config(config, data)
+    monkeypatch.setenv("TEST_SLACK_TOKEN", ENV["TEST_SLACK_TOKEN"])
+    monkeypatch.setenv("FEATMON_NOW", (T0 + dt.timedelta(days=1)).isoformat())
+    loaded, _ = load_config(str(config))
+    plan = {checks[0]: checks for checks in groups(loaded).values()}
+    assert set(plan) == {"stale_predictions", "quality_mismatch"}  # two cycles
+
+    scheduled_run(loaded, plan["stale_predictions"], None)
+    assert slack.methods() == ["chat.postMessage"]
+    listing = featmon("alerts", "-c", str(config), env=ENV).stdout
+    assert listing.startswith("firing   critical quality_mismatch 2026-02-03")
+
+    scheduled_run(loaded, plan["quality_mismatch"], None)
+    assert slack.methods() == ["chat.postMessage", "chat.postMessage", "chat.update"]
+    assert "Resolved: the game date left the checked window" in json.dumps(slack.calls[-2])
+    assert featmon("alerts", "-c", str(config), env=ENV).stdout == "no firing alerts\n"

@@ -79,11 +79,11 @@ def incident(lab: Lab, cfg: Config, *, revert: bool) -> None:
     )
     lab.flush()
     report = run_cycle(cfg, WINDOW, now=utc("23:15"))
-    notify(cfg, report, utc("23:15"))
+    notify(cfg, report, utc("23:15"), report.scope(configured_window=True, scheduled=True))
     if revert:
         write_store(lab, utc("23:40"), 65.46, OLD)
         report = run_cycle(cfg, WINDOW, now=utc("23:45"))
-        notify(cfg, report, utc("23:45"))
+        notify(cfg, report, utc("23:45"), report.scope(configured_window=True, scheduled=True))
 
 
 def test_stale_predictions_are_attributed_to_the_version_they_used(lab: Lab) -> None:
