@@ -25,6 +25,17 @@ from alerts.content import annotations_of, iso_utc, labels_of
 from alerts.lifecycle import Notification
 from alerts.sinks.base import Delivery, Envelope
 
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirected POST would be replayed as a GET without its body and "succeed": a 3xx
+    is reported as the answer it is (the URL needs fixing), never followed."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
 # Alertmanager's `endsAt` for an alert that has not ended.
 ZERO_TIME = "0001-01-01T00:00:00Z"
 RETRYABLE_STATUS = {408, 425, 429}
@@ -117,7 +128,7 @@ class WebhookSink:
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+            with _OPENER.open(request, timeout=self.timeout_s) as response:
                 status = int(response.status)
         except urllib.error.HTTPError as e:
             status = int(e.code)

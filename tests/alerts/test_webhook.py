@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from alerts.lifecycle import AlertState, Notification
 from alerts.model import Alert
@@ -129,6 +130,18 @@ def test_a_rejected_request_names_the_config_not_the_secret(receiver: Receiver) 
     assert not delivery.ok and not delivery.retryable
     assert delivery.error == "webhook answered 404: check alerts.webhook.url and headers"
     assert TOKEN not in delivery.error
+
+
+def test_a_redirect_is_not_followed_as_a_bodyless_get(
+    receiver: Receiver, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/moved").respond_with_data(
+        "", status=302, headers={"Location": receiver.url}
+    )
+    delivery = WebhookSink(httpserver.url_for("/moved"), timeout_s=5).deliver(_envelope())
+    assert not delivery.ok and not delivery.retryable
+    assert delivery.error == "webhook answered 302: check alerts.webhook.url and headers"
+    assert receiver.posts == []
 
 
 def test_an_unreachable_receiver_is_retryable() -> None:
