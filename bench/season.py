@@ -60,7 +60,9 @@ def generate(path: Path, dates: int, per_date: int, scale: int) -> tuple[int, in
     (rewritten once on a third of the dates); ~per_date predictions spread over the players
     with 7-16 systems each; 1 in 20 prediction dates predate the rewrite, 1 in 8 rows come
     from a stale cache, 2 dates carry the nested-snapshot logging bug, and a few rows are
-    malformed or superseded."""
+    malformed or superseded. As the platform's worker does, critical_features logs the live
+    prop line as vegas_points_line (moved from the store's on 1 row in 10) and the store's
+    value it used as fs_vegas_points_line."""
     path.unlink(missing_ok=True)
     wh = DuckDBWarehouse(path, read_only=False)
     create_tables(wh)
@@ -104,6 +106,7 @@ def generate(path: Path, dates: int, per_date: int, scale: int) -> tuple[int, in
             (hash(pi, di, si, ri) % 8 = 0) AS cached,
             (di IN (40, 41)) AS nested_bug,
             (hash(pi, di, si, ri, 'bad') % 500 = 0) AS malformed,
+            (hash(pi, di, si, ri, 'line') % 10 = 0) AS line_moved,
             (hash(pi, di, si, ri, 'sup') % 50 = 0) AS superseded
           FROM base
         ), logged AS (
@@ -118,7 +121,8 @@ def generate(path: Path, dates: int, per_date: int, scale: int) -> tuple[int, in
                         'feature_version', '{FEATURE_VERSION}',
                         'feature_quality_score',
                         CASE WHEN malformed THEN to_json('n/a') ELSE to_json(lq) END
-                       )::VARCHAR AS snap
+                       )::VARCHAR AS snap,
+            lf[19] + CASE WHEN line_moved THEN 1.5 ELSE 0 END AS live_line
           FROM logged
         )
         SELECT
@@ -128,9 +132,11 @@ def generate(path: Path, dates: int, per_date: int, scale: int) -> tuple[int, in
           made, made, CASE WHEN di % 11 = 0 THEN NULL ELSE made END,
           CASE WHEN nested_bug OR malformed OR di < 60 THEN NULL ELSE lq END,
           CASE WHEN nested_bug
-               THEN json_object('vegas_points_line', lf[19], 'features_snapshot',
+               THEN json_object('vegas_points_line', live_line, 'fs_vegas_points_line', lf[19],
+                                'features_snapshot',
                                 CASE WHEN malformed THEN left(snap, 40) ELSE snap END)
-               ELSE json_object('vegas_points_line', lf[19], 'team_win_pct', lf[18]) END,
+               ELSE json_object('vegas_points_line', live_line, 'fs_vegas_points_line', lf[19],
+                                'team_win_pct', lf[18]) END,
           CASE WHEN nested_bug THEN NULL ELSE snap::JSON END
         FROM json_built
     """)
@@ -158,16 +164,18 @@ def hand_written(path: Path, window: DateWindow, memory_limit: str | None) -> li
         "feature_quality_score",
         "points_avg_last_5",
         "points_avg_last_10",
-        "vegas_points_line",
+        "fs_vegas_points_line",
     ]
-    crit_keys = ["feature_quality_score", "vegas_points_line", "features_snapshot"]
+    # The live vegas_points_line is never compared: only the store's copy is read.
+    crit_keys = ["feature_quality_score", "fs_vegas_points_line", "features_snapshot"]
 
     def loc(col: str, key: str) -> str:
         keys, alias = (snap_keys, "sv") if col == "features_snapshot" else (crit_keys, "cv")
         return f"TRY_CAST({alias}[{keys.index(key) + 1}] AS DOUBLE)"
 
     def nested(key: str) -> str:
-        return f"TRY_CAST(TRY_CAST(cv[3] AS JSON) ->> '$.{key}' AS DOUBLE)"
+        nested_at = crit_keys.index("features_snapshot") + 1
+        return f"TRY_CAST(TRY_CAST(cv[{nested_at}] AS JSON) ->> '$.{key}' AS DOUBLE)"
 
     def feature(key: str) -> str:
         return f"COALESCE({loc('features_snapshot', key)}, {nested(key)})"
@@ -191,8 +199,8 @@ def hand_written(path: Path, window: DateWindow, memory_limit: str | None) -> li
                       {loc("critical_features", "feature_quality_score")},
                       {nested("feature_quality_score")}) AS lq,
              {feature("points_avg_last_5")} AS l0, {feature("points_avg_last_10")} AS l1,
-             COALESCE({loc("critical_features", "vegas_points_line")},
-                      {loc("features_snapshot", "vegas_points_line")}) AS l2
+             COALESCE({loc("critical_features", "fs_vegas_points_line")},
+                      {loc("features_snapshot", "fs_vegas_points_line")}) AS l2
       FROM (SELECT *,
                    json_extract_string(features_snapshot, {paths(snap_keys)}) AS sv,
                    json_extract_string(critical_features, {paths(crit_keys)}) AS cv
@@ -305,7 +313,7 @@ def pandas_baseline(path: Path, window: DateWindow) -> list[dict[str, Any]]:
             for s, n in zip(snaps, nested, strict=True)
         ],
         l2=[
-            first(num(k, "vegas_points_line"), num(s, "vegas_points_line"))
+            first(num(k, "fs_vegas_points_line"), num(s, "fs_vegas_points_line"))
             for k, s in zip(crits, snaps, strict=True)
         ],
         m=preds["predicted_at"].fillna(preds["created_at"]),

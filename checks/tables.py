@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
 from checks.safety import check_expression, check_identifier, check_json_path, check_table
 
@@ -28,11 +36,17 @@ class Location(Strict):
     `path` as a list means the value at each step is itself a JSON-encoded string that
     has to be parsed again (the production bug that nested the snapshot inside
     `critical_features` as a string).
+
+    `live` marks a place where the worker logged a live input under the store feature's
+    name (it overwrites the vegas features with the live prop line at prediction time):
+    a value read there is not the store's, so it is counted, never compared. StrictBool,
+    so `live: "no"` is an error rather than a truthy string.
     """
 
     column: Identifier | None = None
     json_column: Identifier | None = None
     path: list[JsonPath] | None = None
+    live: StrictBool = False
 
     @field_validator("path", mode="before")
     @classmethod
@@ -55,7 +69,49 @@ class Location(Strict):
         return f"{self.json_column}:{' -> '.join(self.path or [])}"
 
 
-Locations = Annotated[list[Location], Field(min_length=1)]
+class QualityLocation(Location):
+    """A place the feature quality was logged: the store's own score, never a live input,
+    so `live` is refused here rather than silently taking the quality out of the checks."""
+
+    @field_validator("live")
+    @classmethod
+    def _never_live(cls, v: bool) -> bool:
+        if v:
+            raise ValueError(
+                "the feature quality is never a live input "
+                "(`live` applies to predictions.features locations)"
+            )
+        return v
+
+
+def _store_side_first(locations: list[Location]) -> list[Location]:
+    """Store-side locations first, then live ones, and at least one store-side.
+
+    The first location holding a number wins, so a store-side copy listed after a live
+    location would only be read when no live value was logged: a worker's stale copy of
+    the store would go unseen whenever it also logged the live line. A feature whose
+    locations are all live could never be compared, so its check could never fire.
+    The order also lets the join read the store-side and the live value as two COALESCEs.
+    """
+    live = [i for i, loc in enumerate(locations) if loc.live]
+    if not live:
+        return locations
+    if len(live) == len(locations):
+        raise ValueError(
+            "every location is live, so nothing would be compared with the store: list a "
+            "store-side copy first (such as $.fs_vegas_points_line) or leave the feature out"
+        )
+    late = [i for i, loc in enumerate(locations) if not loc.live and i > live[0]]
+    if late:
+        raise ValueError(
+            f"[{late[0]}] is store-side but comes after live [{live[0]}]: the first location "
+            "holding a number wins, so list the store-side locations first and the live "
+            "ones after"
+        )
+    return locations
+
+
+Locations = Annotated[list[Location], Field(min_length=1), AfterValidator(_store_side_first)]
 
 
 class WriteTimes(Strict):
@@ -108,7 +164,7 @@ class PredictionsTable(Strict):
     date_column: Identifier = "game_date"
     made_at: SqlExpression = "COALESCE(predicted_at, created_at)"
     where: SqlExpression | None = "is_active"
-    quality: list[Location] = []
+    quality: list[QualityLocation] = []
     features: dict[Identifier, Locations] = {}
 
 

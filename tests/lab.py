@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import itertools
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -45,13 +46,19 @@ def utc(clock: str, day: dt.date = DAY) -> dt.datetime:
 def featmon(
     *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real `featmon` command line in a fresh process."""
+    """Run the real `featmon` command line of this checkout in a fresh process.
+
+    This checkout goes first on PYTHONPATH: from a `cwd` outside it, `-m monitor` would
+    otherwise import whichever checkout the virtualenv's editable install points at.
+    """
+    child = dict(os.environ if env is None else env)
+    child["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), child.get("PYTHONPATH")]))
     return subprocess.run(
         [sys.executable, "-m", "monitor", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
-        env=env,
+        env=child,
         timeout=300,
     )
 

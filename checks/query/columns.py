@@ -47,11 +47,18 @@ class Logged:
 @dataclass(frozen=True)
 class FeatureColumns(Logged):
     """One configured feature: what the prediction logged (the `Logged` columns) and the
-    value the store holds for it."""
+    value the store holds for it.
+
+    For a feature with live locations (`live: true`), `logged` is the number at the
+    first store-side location only: a live input logged under the feature's name is not
+    the store's value, so it never reaches a comparison (or attribution's version match).
+    """
 
     index: int
     name: str
     store: str
+    live_value: str  # the number at the first live location that holds one (else NULL)
+    live: str  # no store-side number, but a live one: counted, never compared
 
 
 @dataclass(frozen=True)
@@ -142,6 +149,8 @@ class JoinColumns:
             index=index,
             name=names[index],
             store=f"{prefix}_store",
+            live_value=f"{prefix}_live_value",
+            live=f"{prefix}_live",
         )
 
     @property

@@ -67,11 +67,13 @@ class Tables:
         )
 
 
-def location_sql(loc: Location) -> tuple[str, str]:
+def location_sql(loc: Location, params: Params) -> tuple[str, str]:
     """SQL for (numeric value, "present but not a number") at one logged location.
 
     Every nested step is parsed with SAFE.PARSE_JSON, so a truncated JSON string yields
-    NULL (and counts as unparseable) instead of failing the whole query.
+    NULL (and counts as unparseable) instead of failing the whole query. A JSON `null`
+    is "not logged", like a missing key (`_not_json_null`); a string such as "n/a" is
+    present, and unparseable.
     """
     if loc.column is not None:
         col = ident(loc.column)
@@ -86,33 +88,107 @@ def location_sql(loc: Location) -> tuple[str, str]:
         broken.append(f"({text} IS NOT NULL AND {doc} IS NULL)")
     last = json_path_literal(loc.path[-1])
     value = f"SAFE_CAST(JSON_VALUE({doc}, {last}) AS FLOAT64)"
-    broken.append(f"(JSON_QUERY({doc}, {last}) IS NOT NULL AND {value} IS NULL)")
+    found = f"JSON_QUERY({doc}, {last})"
+    not_null = _not_json_null(found, params, parsed=len(loc.path) > 1)
+    broken.append(f"({found} IS NOT NULL AND {not_null} AND {value} IS NULL)")
     return value, "(" + " OR ".join(broken) + ")"
 
 
-def _first_number(
-    logged: Logged, locations: Sequence[Location]
-) -> tuple[list[tuple[str, str]], str, str]:
-    """Per-location columns (value and "malformed" flag), the first non-null value, and
-    the "no number, and some location was malformed" flag (over `logged.logged`).
+def _not_json_null(found: str, params: Params, *, parsed: bool) -> str:
+    """`found` (a JSON_QUERY result) is not a JSON `null`: the worker logs one for a
+    player without a prop line, and it means "not logged", not "malformed".
 
-    The first value is a COALESCE over the locations' own expressions rather than over
-    the per-location columns: engines evaluate COALESCE lazily, so a row whose first
-    location has the number never parses the others. The per-location columns are only
-    computed when a check reads them (unused CTE columns are pruned).
+    On a JSON document JSON_QUERY returns a JSON null, not SQL NULL (on BigQuery, DuckDB
+    and the emulator), so it is told apart by its text, compared with a parameter like
+    every value. Which text depends on what is known of the document's type:
+    - a column (`parsed` False) may be JSON or STRING: TO_JSON_STRING writes `null` for a
+      JSON null, and on a STRING column BigQuery's JSON_QUERY already gives SQL NULL for
+      it (JSON_TYPE would reject a STRING column);
+    - a nested step's document is SAFE.PARSE_JSON's, JSON by construction: JSON_TYPE,
+      lower-cased (DuckDB answers `NULL`). The emulator casts JSON_QUERY over a parsed
+      document to a string, which TO_JSON_STRING would quote, but JSON_TYPE parses back.
+    """
+    json_null = params.string("json_null", "null")
+    text = f"LOWER(JSON_TYPE({found}))" if parsed else f"TO_JSON_STRING({found})"
+    return f"{text} <> {json_null}"
+
+
+@dataclass(frozen=True)
+class FirstNumber:
+    """A logged number's SQL, from its candidate locations (see `_first_number`)."""
+
+    columns: list[tuple[str, str]]  # per location: its number, and its "malformed" flag
+    store_side: str  # the first number among the store-side locations
+    live: str | None  # the first number among the live locations (None: none is live)
+    # Some location held something that is not a number (over `columns`; None: no location).
+    malformed: str | None
+
+
+def _coalesce(values: Sequence[str]) -> str:
+    """The first non-null of `values`, lazily: engines evaluate COALESCE argument by
+    argument, so a row answered by its first location never parses the others."""
+    if not values:
+        return "CAST(NULL AS FLOAT64)"
+    return values[0] if len(values) == 1 else f"COALESCE({', '.join(values)})"
+
+
+def _first_number(logged: Logged, locations: Sequence[Location], params: Params) -> FirstNumber:
+    """Per-location columns (value and "malformed" flag), and the first number among the
+    store-side and among the live locations.
+
+    The first values are COALESCEs over the locations' own expressions rather than over
+    the per-location columns, so they stay lazy. The per-location columns are only
+    computed when a check reads them (unused CTE columns are pruned). Store-side
+    locations come before live ones (checked at config load), so "the first location
+    holding a number" is the store-side COALESCE, then the live one.
     """
     columns: list[tuple[str, str]] = []
-    values: list[str] = []
+    store_side: list[str] = []
+    live: list[str] = []
     bads: list[str] = []
     for i, loc in enumerate(locations):
-        value, bad = location_sql(loc)
+        value, bad = location_sql(loc, params)
         columns += [(logged.location(i), value), (logged.location_bad(i), bad)]
-        values.append(value)
+        (live if loc.live else store_side).append(value)
         bads.append(logged.location_bad(i))
-    if not values:
-        return columns, "CAST(NULL AS FLOAT64)", "FALSE"
-    first = values[0] if len(values) == 1 else f"COALESCE({', '.join(values)})"
-    return columns, first, f"({logged.logged} IS NULL AND ({' OR '.join(bads)}))"
+    return FirstNumber(
+        columns=columns,
+        store_side=_coalesce(store_side),
+        live=_coalesce(live) if live else None,
+        malformed=f"({' OR '.join(bads)})" if bads else None,
+    )
+
+
+def _unparseable(logged: str, malformed: str | None, live_value: str | None = None) -> str:
+    """No location yielded a number, and some location held something that is not one."""
+    if malformed is None:
+        return "FALSE"
+    if live_value is None:
+        return f"({logged} IS NULL AND {malformed})"
+    return f"({logged} IS NULL AND {live_value} IS NULL AND {malformed})"
+
+
+def _feature_sql(
+    f: FeatureColumns, locations: Sequence[Location], params: Params
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """One feature's columns: (on `predictions`: the locations, the store-side number and
+    the live one; on `logged`: unparseable, and "read from a live location").
+
+    A feature without live locations still writes `live_value` and `live` (NULL and
+    FALSE), so every fragment reads the same columns whatever the config.
+    """
+    first = _first_number(f, locations, params)
+    live_value = first.live or "CAST(NULL AS FLOAT64)"
+    predicted = [*first.columns, (f.logged, first.store_side), (f.live_value, live_value)]
+    if first.live is None:
+        return predicted, [
+            (f.unparseable, _unparseable(f.logged, first.malformed)),
+            (f.live, "FALSE"),
+        ]
+    return predicted, [
+        (f.unparseable, _unparseable(f.logged, first.malformed, f.live_value)),
+        (f.live, f"({f.logged} IS NULL AND {f.live_value} IS NOT NULL)"),
+    ]
 
 
 def store_feature_sql(store: FeatureStoreTable, params: Params, name: str) -> str:
@@ -235,13 +311,13 @@ def prediction_rows(
     ]
     pred_cols += [(cols.key(i), ident(k)) for i, k in enumerate(preds.keys)]
     pred_cols.append((cols.made_at, f"({preds.made_at})"))
-    loc_cols, q_value, q_bad = _first_number(cols.quality, preds.quality)
-    pred_cols += [*loc_cols, (cols.logged_quality, q_value)]
-    logged = [(cols.quality_unparseable, q_bad)]
+    quality = _first_number(cols.quality, preds.quality, params)
+    pred_cols += [*quality.columns, (cols.logged_quality, quality.store_side)]
+    logged = [(cols.quality_unparseable, _unparseable(cols.logged_quality, quality.malformed))]
     for f in features:
-        loc_cols, f_value, f_bad = _first_number(f, preds.features[f.name])
-        pred_cols += [*loc_cols, (f.logged, f_value)]
-        logged.append((f.unparseable, f_bad))
+        predicted, flags = _feature_sql(f, preds.features[f.name], params)
+        pred_cols += predicted
+        logged += flags
     where = f"{ident(preds.date_column)} BETWEEN {p_from} AND {p_to}"
     if preds.where:
         where += f" AND ({preds.where})"

@@ -10,7 +10,11 @@ Game dates (T = today in the config's time zone):
   T    "Feb 3": store written 18:05 (65.46) and rewritten 22:30:07 (87.59); at 23:12:42
        one worker served its cached 65.46 version to 102 of 147 predictions; the rest came
        from a fresh instance. Timestamps all look fine here: only the logged values show it.
-       One logged vegas line is "n/a" and one is JSON null.
+       The worker logs the live prop line as vegas_points_line and the store's value as
+       fs_vegas_points_line: for 3 fresh players the line moved after the store was
+       written (a live input, not a stale feature). The last player's predictions come
+       from an older worker revision that logs no store copy: a live line, "n/a" and a
+       JSON null (no prop line).
   T+1  upcoming: clean except 2 players with no store row and 2 in the "poor" quality tier.
 
 T-2 and T-1 are graded (prediction_accuracy): T-2 hit 54.5 %, T-1 41.9 % with high-edge 0 of
@@ -133,6 +137,9 @@ LAST = [
 
 OLD_QUALITY = 65.46
 NEW_QUALITY = 87.59
+# On T, players (by index) whose live prop line moved after the store was written.
+MOVED_LINE_PLAYERS = (40, 41, 42)
+LINE_MOVE = 1.5
 
 
 @dataclass
@@ -233,7 +240,11 @@ class _Builder:
         nested_snapshot: bool = False,
         active: bool = True,
         overrides: dict[str, Any] | None = None,
+        store_copy: bool = True,
     ) -> dict[str, Any]:
+        """One prediction row as the worker logs it: `overrides` are the live inputs it
+        wrote over the store's values (in both JSON columns); `store_copy` is whether
+        this worker revision also logs the store's line as fs_vegas_points_line."""
         values = self.vector(player, version)
         snapshot: dict[str, Any] = {
             **values,
@@ -241,10 +252,13 @@ class _Builder:
             "feature_quality_score": quality,
         }
         critical: dict[str, Any] = {k: values[k] for k in CRITICAL}
+        if store_copy:
+            critical["fs_vegas_points_line"] = values["vegas_points_line"]
         for key, value in (overrides or {}).items():
             critical[key] = value
             snapshot[key] = value
-        line = values["vegas_points_line"]
+        live = (overrides or {}).get("vegas_points_line")
+        line = live if isinstance(live, float) else values["vegas_points_line"]
         predicted = round(values["points_avg_last_5"] * self.rng.uniform(0.85, 1.2), 1)
         row: dict[str, Any] = {
             "prediction_id": str(uuid.UUID(int=self.uuid_rng.getrandbits(128), version=4)),
@@ -335,11 +349,15 @@ class _Builder:
         for i, p in enumerate(players):
             stale = i < cached
             made = self.at(day - 1, "23:12:42" if stale else "23:12:50")
+            older_worker = i == len(players) - 1
             for j, s in enumerate(SYSTEMS[:systems]):
                 overrides: dict[str, Any] = {}
-                if i == len(players) - 1 and j == 0:
+                if i in MOVED_LINE_PLAYERS:
+                    moved = self.vector(p, "new")["vegas_points_line"] + LINE_MOVE
+                    overrides = {"vegas_points_line": moved}
+                if older_worker and j == 0:
                     overrides = {"vegas_points_line": "n/a"}
-                if i == len(players) - 1 and j == 1:
+                if older_worker and j == 1:
                     overrides = {"vegas_points_line": None}
                 self.data.predictions.append(
                     self.prediction(
@@ -351,6 +369,7 @@ class _Builder:
                         "old" if stale else "new",
                         column_quality=not stale,
                         overrides=overrides,
+                        store_copy=not older_worker,
                     )
                 )
             # The earlier run the regeneration superseded.

@@ -129,7 +129,8 @@ def test_feature_values_found_by_name_whatever_the_array_order(lab: Lab) -> None
             )
         ),
     )
-    lab.add_prediction("a", snapshot=snap())
+    # The worker's copy of the store's line (the live line beside it is never compared).
+    lab.add_prediction("a", snapshot=snap(), critical={"fs_vegas_points_line": 22.5})
     results = [r for r in lab.run() if r.check == "feature_mismatch"]
     assert all(r.affected == 0 for r in results)
     assert all(r.details["compared"] == 1 for r in results)
@@ -186,8 +187,8 @@ def test_malformed_json_is_counted_and_never_fails_the_query(lab: Lab) -> None:
     results = lab.run()
     missing = next(r for r in results if r.check == "missing_quality")
     assert (missing.affected, missing.total) == (5, 6)
-    # truncated string, "n/a" and JSON null are malformed; an absent key is just missing.
-    assert missing.details["unparseable"] == 3
+    # truncated string and "n/a" are malformed; JSON null and an absent key are just missing.
+    assert missing.details["unparseable"] == 2
     line = next(r for r in results if r.feature == "vegas_points_line")
     assert line.details["unparseable"] == 1
     assert all(r.status != "error" for r in results)
@@ -304,3 +305,92 @@ def test_examples_come_worst_first(lab: Lab) -> None:
     result = lab.result("quality_mismatch")
     # The five largest differences from 87.59, largest first (ranked and ordered in SQL).
     assert [e["logged_quality"] for e in result.examples] == [40.0, 50.0, 60.0, 70.0, 80.0]
+
+
+# --- live inputs and JSON nulls: the platform's real worker shapes -----------------------
+
+
+def line_logged(
+    live: float | str | None, store_copy: float | str | None = None, *, copy: bool = True
+) -> dict[str, object]:
+    """What the worker logs in critical_features: the live prop line under the store's
+    name and, from later worker revisions on (`copy`), the store's own value as
+    `fs_vegas_points_line`. `None` is a JSON null (a player without a line)."""
+    logged: dict[str, object] = {"vegas_points_line": live}
+    if copy:
+        logged["fs_vegas_points_line"] = store_copy
+    return logged
+
+
+def test_live_lines_and_json_null_lines_are_not_alarms_on_a_clean_day(lab: Lab) -> None:
+    for p in "abcd":
+        lab.add_store(p, written_at=utc("21:00"))
+    lab.add_store("e", written_at=utc("21:00"), values={"vegas_points_line": 0.0})
+    # a: the line moved after the store was written; the worker's copy of the store agrees.
+    lab.add_prediction("a", snapshot=snap(vegas_points_line=24.5), critical=line_logged(24.5, 22.5))
+    # b: an older worker revision: only the (moved) live line is logged.
+    lab.add_prediction(
+        "b", snapshot=snap(vegas_points_line=24.5), critical=line_logged(24.5, copy=False)
+    )
+    # c: an older worker, a player without a prop line: JSON null everywhere.
+    lab.add_prediction(
+        "c", snapshot=snap(vegas_points_line=None), critical=line_logged(None, copy=False)
+    )
+    # d: the same without a line, logged by a later worker: the store's value was 22.5.
+    lab.add_prediction("d", snapshot=snap(vegas_points_line=None), critical=line_logged(None, 22.5))
+    # e: the store holds 0.0 for a player without a line, and the worker copied it.
+    lab.add_prediction("e", snapshot=snap(vegas_points_line=None), critical=line_logged(None, 0.0))
+    results = lab.run()
+    assert [r for r in results if r.status != "ok"] == []
+    line = next(r for r in results if r.feature == "vegas_points_line")
+    assert (line.affected, line.total) == (0, 5)
+    assert line.details["compared"] == 3  # a, d, e: through the store-side copy
+    assert line.details["live_overrides"] == 1  # b: read from a live location, not compared
+    assert line.details["missing_logged"] == 1  # c: JSON null is "not logged"
+    assert line.details["unparseable"] == 0
+    assert line.message == "logged values match the store (3 compared)"
+
+
+def test_a_stale_cache_still_alerts_through_the_store_side_copy(lab: Lab) -> None:
+    lab.add_store("a", written_at=utc("21:00"))
+    lab.add_store("b", written_at=utc("21:00"))
+    # The worker's cache still held 20.5 for the store's line; the live line is 22.5.
+    stale = lab.add_prediction(
+        "a", snapshot=snap(vegas_points_line=22.5), critical=line_logged(22.5, 20.5)
+    )
+    lab.add_prediction("b", snapshot=snap(vegas_points_line=22.5), critical=line_logged(22.5, 22.5))
+    line = lab.result("feature_mismatch", feature="vegas_points_line")
+    assert (line.status, line.affected, line.total) == ("alert", 1, 2)
+    assert (line.details["compared"], line.details["live_overrides"]) == (2, 0)
+    assert [(e["prediction_id"], e["logged_value"], e["store_value"]) for e in line.examples] == [
+        (stale, 20.5, 22.5)
+    ]
+
+
+def test_a_live_value_is_never_compared_even_far_from_the_store(lab: Lab) -> None:
+    data = lab.config_data()
+    locations = data["predictions"]["features"]["points_avg_last_5"]
+    locations.append({"json_column": "critical_features", "path": "$.points_live", "live": True})
+    config = lab.config(predictions=data["predictions"])
+    lab.add_store("a", values={"points_avg_last_5": 24.2})
+    lab.add_store("b", values={"points_avg_last_5": 24.2})
+    lab.add_prediction("a", snapshot={}, critical={"points_live": 99.0})  # live only
+    lab.add_prediction("b", snapshot=snap(points_avg_last_5=12.8), critical={"points_live": 24.2})
+    r = lab.result("feature_mismatch", feature="points_avg_last_5", config=config)
+    # b's snapshot (store-side, listed first) wins over its live value and is compared.
+    assert (r.affected, r.details["compared"], r.details["live_overrides"]) == (1, 1, 1)
+    assert r.examples[0]["logged_value"] == 12.8
+
+
+def test_json_null_is_not_logged_but_a_string_is_unparseable(lab: Lab) -> None:
+    for p in "abcd":
+        lab.add_store(p)
+    lab.add_prediction("a", quality=None, critical={"feature_quality_score": None})
+    lab.add_prediction("b", quality=None, snapshot={"feature_quality_score": None})
+    nested_null = json.dumps({"feature_quality_score": None})
+    lab.add_prediction("c", quality=None, critical={"features_snapshot": nested_null})
+    lab.add_prediction("d", quality=None, critical={"feature_quality_score": "n/a"})
+    missing = lab.result("missing_quality")
+    assert (missing.affected, missing.total) == (4, 4)
+    assert missing.details["unparseable"] == 1  # only d's "n/a"
+    assert missing.message.endswith("(1 unparseable)")

@@ -69,7 +69,7 @@ def every_accessor(cols: JoinColumns) -> set[str]:
     names |= {cols.entity_key}
     names |= {cols.quality_location(i) for i, _ in enumerate(cols.quality_locations)}
     for f in cols.feature_columns:
-        names |= {f.logged, f.store, f.unparseable}
+        names |= {f.logged, f.store, f.unparseable, f.live, f.live_value}
         names |= {f.location(i) for i, _ in enumerate(f.locations)}
     return names
 

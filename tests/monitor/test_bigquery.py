@@ -25,7 +25,7 @@ from monitor.pipeline.cycle import run_cycle
 from monitor.pipeline.impact import run_impact
 from monitor.pipeline.window import DateWindow
 from monitor.warehouse import open_warehouse
-from tests.lab import ROOT, default_config_data, featmon, write_config
+from tests.lab import DAY, ROOT, Lab, default_config_data, featmon, utc, write_config
 from tests.peers import bigquery as bq_peer
 from tests.peers import free_port
 from tests.peers.slack import SlackStandIn
@@ -512,3 +512,81 @@ def test_history_and_attribution_on_bigquery_match_duckdb(
     assert ("featmon", 49) in {(v[1], v[2]) for v in versions}
     assert any(v[1] == "log_table" for v in versions)
     assert {b["count"] for b in batches} >= {102}
+
+
+def _line(live: object, store_copy: object = None, *, copy: bool = True) -> dict[str, object]:
+    """critical_features as the worker logs it: the live prop line under the store's name
+    and, from later worker revisions on (`copy`), the store's value as fs_vegas_points_line."""
+    return {"vegas_points_line": live, **({"fs_vegas_points_line": store_copy} if copy else {})}
+
+
+def test_live_lines_and_json_nulls_give_the_same_counts_on_bigquery(
+    emulator: bq_peer.Emulator, lab: Lab
+) -> None:
+    """The real worker shapes, row for row on both engines: a live line is not compared, a
+    JSON null is "not logged" (JSON_QUERY keeps it as a JSON null on BigQuery and in
+    DuckDB), "n/a" is unparseable, and a stale copy of the store's value still alerts."""
+    for p in "abcdfgh":
+        lab.add_store(p, written_at=utc("21:00"))
+    lab.add_store("e", written_at=utc("21:00"), values={"vegas_points_line": 0.0})
+    lab.add_prediction("a", critical=_line(24.5, 22.5))  # the line moved after the write
+    lab.add_prediction("b", critical=_line(24.5, copy=False))  # an older worker: live only
+    lab.add_prediction("c", critical=_line(None, copy=False))  # no prop line: JSON null
+    lab.add_prediction("d", critical=_line("n/a", copy=False))  # malformed
+    lab.add_prediction("e", critical=_line(None, 0.0))  # no line; the store holds 0.0
+    stale = lab.add_prediction("f", critical=_line(22.5, 20.5))  # a stale cache
+    nested = json.dumps({"feature_quality_score": None})
+    lab.add_prediction(
+        "g", quality=None, critical={"feature_quality_score": None, "features_snapshot": nested}
+    )
+    lab.add_prediction("h", quality=None, critical={"feature_quality_score": "n/a"})
+    client = bq_peer.client_for(emulator.endpoint)
+    client.create_dataset("live_lab", exists_ok=True)
+    store, preds = "live_lab.ml_feature_store_v2", "live_lab.player_prop_predictions"
+    bq_peer.create_table(client, store, bq_peer.STORE_SCHEMA, "game_date")
+    bq_peer.create_table(client, preds, bq_peer.PREDICTION_SCHEMA, "game_date")
+    bq_peer.load_rows(client, store, bq_peer.STORE_SCHEMA, lab.store)
+    bq_peer.load_rows(client, preds, bq_peer.PREDICTION_SCHEMA, lab.predictions)
+    only = ["feature_mismatch", "missing_quality"]
+    duck = lab.config_data()
+    del duck["history"]  # as on BigQuery: attribution is compared on its own
+    expected = lab.run(parse_config(duck), only=only)
+    data = bq_config_data(emulator.endpoint)
+    data["feature_store"]["table"], data["predictions"]["table"] = store, preds
+    actual = run_cycle(parse_config(data), DateWindow(DAY, DAY), only).results
+    assert comparable(actual) == comparable(expected)
+    line = next(r for r in actual if r.feature == "vegas_points_line")
+    assert (line.status, line.affected, line.total) == ("alert", 1, 8)
+    assert [(e["prediction_id"], e["logged_value"], e["store_value"]) for e in line.examples] == [
+        (stale, 20.5, 22.5)
+    ]
+    counts = ("compared", "live_overrides", "missing_logged", "unparseable")
+    # compared: a, e, f; live: b; not logged: c, d, g, h (d's "n/a" is also unparseable).
+    assert [line.details[k] for k in counts] == [3, 1, 4, 1]
+    missing = next(r for r in actual if r.check == "missing_quality")
+    assert (missing.affected, missing.details["unparseable"]) == (2, 1)  # g is not logged
+
+
+def test_the_demo_moved_lines_are_silent_on_bigquery_until_read_as_store_values(
+    emulator: bq_peer.Emulator,
+) -> None:
+    """On the demo's T a fresh worker logged moved live lines for 9 predictions, with the
+    store's value beside them: the shipped config compares the copy; reading the live
+    line as if it were the store's value (the config before `live`) raises 9 false alarms."""
+
+    def line_on_t(config: Config) -> CheckResult:
+        results = run_cycle(config, WINDOW, ["feature_mismatch"]).results
+        [line] = [r for r in results if r.game_date == TODAY and r.feature == "vegas_points_line"]
+        return line
+
+    line = line_on_t(bq_config(emulator.endpoint))
+    assert (line.status, line.affected, line.total) == ("ok", 0, 147)
+    counts = ("compared", "live_overrides", "missing_logged", "unparseable")
+    assert [line.details[k] for k in counts] == [144, 1, 2, 1]
+    data = bq_config_data(emulator.endpoint)
+    data["predictions"]["features"]["vegas_points_line"] = [
+        {"json_column": "critical_features", "path": "$.vegas_points_line"},
+        {"json_column": "features_snapshot", "path": "$.vegas_points_line"},
+    ]
+    live_as_store = line_on_t(parse_config(data))
+    assert (live_as_store.status, live_as_store.affected) == ("alert", 9)

@@ -237,3 +237,69 @@ def test_validate_ok() -> None:
     proc = featmon("validate", "-c", str(ROOT / "config.yaml"))
     assert proc.returncode == 0, proc.stderr
     assert "ok" in proc.stdout and "stale_predictions" in proc.stdout
+
+
+LINE = "predictions.features.vegas_points_line"
+STORE_COPY = {"json_column": "critical_features", "path": "$.fs_vegas_points_line"}
+LIVE = {"json_column": "critical_features", "path": "$.vegas_points_line", "live": True}
+
+
+def test_the_shipped_configs_compare_the_store_copy_of_the_line_and_not_the_live_one() -> None:
+    for name in ("config.yaml", "config.bigquery.yaml"):
+        data = yaml.safe_load((ROOT / name).read_text())
+        line = parse_config(data, env={}).predictions.features["vegas_points_line"]
+        assert [(loc.path, loc.live) for loc in line] == [
+            (["$.fs_vegas_points_line"], False),
+            (["$.fs_vegas_points_line"], False),
+            (["$.vegas_points_line"], True),
+            (["$.vegas_points_line"], True),
+        ], name
+        assert [loc.json_column for loc in line[::2]] == ["critical_features"] * 2, name
+
+
+@pytest.mark.parametrize(
+    ("locations", "expected"),
+    [
+        (
+            [STORE_COPY, {**LIVE, "live": "sometimes"}],
+            f"{LINE}[1].live: Input should be a valid boolean",
+        ),
+        ([STORE_COPY, {**LIVE, "live": 1}], f"{LINE}[1].live: Input should be a valid boolean"),
+        (
+            [LIVE, STORE_COPY],
+            f"{LINE}: [1] is store-side but comes after live [0]: the first location holding "
+            "a number wins, so list the store-side locations first and the live ones after",
+        ),
+        (
+            [LIVE, {**LIVE, "path": "$.line"}],
+            f"{LINE}: every location is live, so nothing would be compared with the store: "
+            "list a store-side copy first (such as $.fs_vegas_points_line) or leave the "
+            "feature out",
+        ),
+    ],
+    ids=["not-a-bool", "an-int", "live-first", "all-live"],
+)
+def test_live_locations_are_validated(locations: list[dict[str, Any]], expected: str) -> None:
+    data = default_config_data()
+    data["predictions"]["features"]["vegas_points_line"] = locations
+    assert problems(data) == [expected]
+
+
+def test_quality_is_never_a_live_input() -> None:
+    data = default_config_data()
+    data["predictions"]["quality"][1]["live"] = True
+    assert problems(data) == [
+        "predictions.quality[1].live: the feature quality is never a live input "
+        "(`live` applies to predictions.features locations)"
+    ]
+
+
+def test_a_live_location_first_exits_2_naming_the_feature(tmp_path: Path) -> None:
+    data = default_config_data()
+    data["predictions"]["features"]["vegas_points_line"] = [LIVE, STORE_COPY]
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(data))
+    proc = featmon("validate", "-c", str(path))
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"featmon: config error: {LINE}: [1] is store-side")
