@@ -7,11 +7,21 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from typing import TYPE_CHECKING
 
 from alerts.lifecycle import AlertState
 from alerts.model import alerts_from
 from monitor.config import Config
 from monitor.pipeline.cycle import RunReport
+
+if TYPE_CHECKING:
+    from monitor.telemetry.cloud_monitoring import CloudMonitoringSink
+
+
+# One sink per process and destination: a daemon's cycles share its descriptors and its
+# memory of when each series was last written, so the sampling-period guard holds across
+# cycles (two schedule groups finishing within seconds must not both write run_heartbeat).
+_SINKS: dict[tuple[str, str, str | None], CloudMonitoringSink] = {}
 
 
 def publish_metrics(config: Config, report: RunReport, now: dt.datetime) -> list[str]:
@@ -19,27 +29,34 @@ def publish_metrics(config: Config, report: RunReport, now: dt.datetime) -> list
     cm = config.alerts.cloud_monitoring
     if cm is None:
         return []
+    try:
+        key = (cm.project, cm.location, cm.endpoint)
+        if key not in _SINKS:
+            _SINKS[key] = _monitoring_sink(cm.project, cm.location, cm.endpoint)
+        today = now.astimezone(config.zone()).date()
+        published = _SINKS[key].publish(report.results, today, report.duration_s, now)
+    except Exception as e:  # credentials missing, etc.: metrics never block alerting
+        return [f"cloud_monitoring: {type(e).__name__}: {e}"]
+    return [f"cloud_monitoring: {problem}" for problem in published.errors]
+
+
+def _monitoring_sink(project: str, location: str, endpoint: str | None) -> CloudMonitoringSink:
+    """Google's endpoint, or a plaintext gRPC MetricService at `endpoint` (tests)."""
     from monitor.telemetry.cloud_monitoring import CloudMonitoringSink, MonitoringSettings
 
     client = None
-    if cm.endpoint:
+    if endpoint:
         import grpc
         from google.cloud import monitoring_v3
         from google.cloud.monitoring_v3.services.metric_service.transports import (
             MetricServiceGrpcTransport,
         )
 
-        channel = grpc.insecure_channel(cm.endpoint)
+        channel = grpc.insecure_channel(endpoint)
         client = monitoring_v3.MetricServiceClient(
             transport=MetricServiceGrpcTransport(channel=channel)
         )
-    try:
-        sink = CloudMonitoringSink(MonitoringSettings(cm.project, cm.location), client)
-        today = now.astimezone(config.zone()).date()
-        published = sink.publish(report.results, today, report.duration_s, now)
-    except Exception as e:  # credentials missing, etc.: metrics never block alerting
-        return [f"cloud_monitoring: {type(e).__name__}: {e}"]
-    return [f"cloud_monitoring: {problem}" for problem in published.errors]
+    return CloudMonitoringSink(MonitoringSettings(project, location), client)
 
 
 def log_run(

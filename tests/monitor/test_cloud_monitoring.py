@@ -263,3 +263,30 @@ def test_a_featmon_run_writes_its_metrics(server: MetricServer, tmp_path: Any) -
     ]
     assert status.points[0].value.int64_value == 1
     assert len(by_metric(series, "run_heartbeat")) == 1
+
+
+def test_a_daemon_keeps_one_sink_so_the_sampling_guard_holds_across_cycles(
+    server: MetricServer, tmp_path: Any
+) -> None:
+    """Two cycles of one process (two schedule groups finishing together) publish through
+    the same sink: the second does not rewrite run_heartbeat within the sampling period,
+    and the descriptors are created once."""
+    from monitor.config import parse_config
+    from monitor.pipeline.cycle import RunReport
+    from monitor.pipeline.window import DateWindow
+    from monitor.telemetry.publish import publish_metrics
+    from tests.lab import default_config_data
+
+    data = default_config_data()
+    data["alerts"] = {
+        "cloud_monitoring": {
+            "project": "nba-props-platform",
+            "endpoint": f"127.0.0.1:{server.port}",
+        }
+    }
+    config = parse_config(data, base_dir=tmp_path)
+    report = RunReport(window=DateWindow(TODAY, TODAY), results=results())
+    assert publish_metrics(config, report, NOW) == []
+    assert publish_metrics(config, report, NOW + dt.timedelta(seconds=2)) == []
+    assert len(by_metric(server.series(), "run_heartbeat")) == 1
+    assert len(server.descriptors) == len({d.type for d in server.descriptors})
