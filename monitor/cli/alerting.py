@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+import json
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -36,39 +37,86 @@ def _state_or_fail(config: Config) -> tuple[Warehouse, StateStore]:
         fail(EXIT_CHECK_ERROR, [f"alert state unavailable: {e}"])
 
 
+FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+
+
 @click.command("alerts")
 @config_option
 @click.option("--all", "show_all", is_flag=True, help="Include resolved alerts.")
-def alerts_command(config_path: str | None, show_all: bool) -> None:
+@FORMAT
+def alerts_command(config_path: str | None, show_all: bool, fmt: str) -> None:
     """List firing (and pending) alerts with their last notification."""
-    from alerts.content import display_name
-
     config = load(config_path)
     wh, store = _state_or_fail(config)
     with wh:
         states = store.all_alerts()
         last = store.last_notifications()
     shown = [s for s in states if show_all or s.status == "firing"]
+    if fmt == "json":
+        click.echo(json.dumps({"alerts": [_alert_json(s, last.get(s.fingerprint)) for s in shown]}))
+        return
     if not shown:
         click.echo("no firing alerts" if not show_all else "no alerts recorded")
         return
     for s in shown:
-        labels = s.labels
-        name = display_name(labels["check"], labels.get("feature"), sep="")
-        if labels.get("kind") == "error":
-            name += " (cannot run)"
-        note = last.get(s.fingerprint)
-        told = "never notified"
-        if note:
-            told = f"last {note['kind']} via {note['sink']}: {note['status']}"
-            if note["status"] != "sent" and note["error"]:
-                told += f" ({note['error']})"
-        muted = f" muted ({s.muted_by})" if s.muted_by and s.status == "firing" else ""
-        when = s.resolved_at if s.status == "resolved" else s.started_at
-        click.echo(
-            f"{s.status:<8} {labels['severity']:<8} {name} {labels.get('game_date') or '-'} "
-            f"{s.affected}/{s.total} since {when:%Y-%m-%d %H:%M}Z{muted}; {told}"
-        )
+        click.echo(_alert_line(s, last.get(s.fingerprint)))
+
+
+def _alert_line(s: AlertState, note: dict[str, Any] | None) -> str:
+    from alerts.content import display_name
+
+    labels = s.labels
+    name = display_name(labels["check"], labels.get("feature"), sep="")
+    if labels.get("kind") == "error":
+        name += " (cannot run)"
+    told = "never notified"
+    if note:
+        told = f"last {note['kind']} via {note['sink']}: {note['status']}"
+        if note["status"] != "sent" and note["error"]:
+            told += f" ({note['error']})"
+    muted = f" muted ({s.muted_by})" if s.muted_by and s.status == "firing" else ""
+    when = s.resolved_at if s.status == "resolved" else s.started_at
+    return (
+        f"{s.status:<8} {labels['severity']:<8} {name} {labels.get('game_date') or '-'} "
+        f"{s.affected}/{s.total} since {when:%Y-%m-%d %H:%M}Z{muted}; {told}"
+    )
+
+
+def _alert_json(s: AlertState, note: dict[str, Any] | None) -> dict[str, Any]:
+    """One alert for machines (docs/cli.md "Output contract"): fixed keys, empty labels
+    as null, times ISO 8601 UTC with `Z`."""
+    from alerts.silences import LABELS
+
+    labels = {key: s.labels.get(key) or None for key in LABELS}
+    return {
+        "fingerprint": s.fingerprint,
+        "status": s.status,
+        "labels": labels,
+        "summary": s.summary,
+        "affected": s.affected,
+        "total": s.total,
+        "started_at": _iso(s.started_at),
+        "last_seen_at": _iso(s.last_seen_at),
+        "last_notified_at": _iso(s.last_notified_at),
+        "resolved_at": _iso(s.resolved_at),
+        "resolved_reason": s.resolved_reason or None,
+        "muted_by": s.muted_by or None,
+        "last_notification": None
+        if note is None
+        else {
+            "kind": note["kind"],
+            "sink": note["sink"],
+            "status": note["status"],
+            "at": _iso(note["updated_at"]),
+            "error": note["error"] or None,
+        },
+    }
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    from alerts.content import iso_utc
+
+    return None if moment is None else iso_utc(moment)
 
 
 @click.group()
@@ -206,7 +254,8 @@ def _matching_firing(silence: Silence, states: list[AlertState], now: dt.datetim
 @silence.command("list")
 @config_option
 @click.option("--all", "show_all", is_flag=True, help="Include expired silences.")
-def silence_list(config_path: str | None, show_all: bool) -> None:
+@FORMAT
+def silence_list(config_path: str | None, show_all: bool, fmt: str) -> None:
     """List active (with --all, also expired) silences."""
     from alerts.silences import format_match
     from monitor.clock import now_utc
@@ -215,14 +264,33 @@ def silence_list(config_path: str | None, show_all: bool) -> None:
     wh, store = _state_or_fail(config)
     with wh:
         rows = store.silences(now_utc(), active_only=not show_all)
+    if fmt == "json":
+        click.echo(json.dumps({"silences": [_silence_json(r) for r in rows]}))
+        return
     for r in rows:
-        state = "expired" if r["expired_at"] else "active"
         click.echo(
-            f"{r['id']} {state} until {r['until']:%Y-%m-%d %H:%M}Z {format_match(r['match'])} "
-            f"({r['reason']})"
+            f"{r['id']} {_silence_state(r)} until {r['until']:%Y-%m-%d %H:%M}Z "
+            f"{format_match(r['match'])} ({r['reason']})"
         )
     if not rows:
         click.echo("no silences")
+
+
+def _silence_state(row: dict[str, Any]) -> str:
+    return "expired" if row["expired_at"] else "active"
+
+
+def _silence_json(row: dict[str, Any]) -> dict[str, Any]:
+    """One stored silence for machines: fixed keys, times ISO 8601 UTC with `Z`."""
+    return {
+        "id": row["id"],
+        "state": _silence_state(row),
+        "match": dict(row["match"]),
+        "until": _iso(row["until"]),
+        "reason": row["reason"] or "",
+        "created_at": _iso(row["created_at"]),
+        "expired_at": _iso(row["expired_at"]),
+    }
 
 
 @silence.command("expire")

@@ -326,3 +326,21 @@ def test_silence_by_fingerprint_mutes_exactly_that_alert(
     [muted] = [line for line in alerts.splitlines() if "muted" in line]
     assert "quality_mismatch" in muted
 
+
+def test_alerts_and_silences_as_json(lab: Lab, slack: SlackStandIn, tmp_path: Path) -> None:
+    config = setup(lab, slack, tmp_path)
+    check(config, T0)
+    assert silence_add(config, "--match", "check=quality_mismatch").returncode == 0
+    env = {**ENV, "FEATMON_NOW": T0.isoformat()}
+    alerts = json.loads(featmon("alerts", "-c", str(config), "--format", "json", env=env).stdout)
+    [alert] = alerts["alerts"]
+    assert alert["labels"]["check"] == "quality_mismatch" and alert["status"] == "firing"
+    assert alert["started_at"] == "2026-02-03T05:00:00Z"
+    assert alert["last_notification"]["sink"] == "slack"
+    assert alert["last_notification"]["at"].endswith("Z")
+    silences = json.loads(
+        featmon("silence", "list", "-c", str(config), "--format", "json", env=env).stdout
+    )
+    [entry] = silences["silences"]
+    assert entry["match"] == {"check": "quality_mismatch"}
+    assert entry["until"] == "2026-02-03T11:00:00Z" and entry["state"] == "active"
