@@ -217,7 +217,8 @@ def demo(config_path: str | None, no_check: bool, notify: bool) -> None:
         rows = run_impact(
             config, wh, DateWindow(today - dt.timedelta(days=2), today + dt.timedelta(days=1))
         )
-    output.console().print(output.impact_table(rows))
+    console = output.console()
+    console.print(output.impact_table(rows, console.width))
     click.echo()
     outcome = run_once(config, resolve_window(config), configured_window=True, scheduled=True)
     print_outcome(config, outcome, "text", slack_preview=True)
