@@ -10,17 +10,31 @@ from dataclasses import dataclass
 
 from alerts.model import Alert
 
+# What a silence may match: the alert's labels, or its fingerprint (the one alert a Slack
+# message names, so on-call can mute exactly that one).
+LABELS = ("check", "game_date", "feature", "severity", "kind")
+FINGERPRINT = "fingerprint"
+SEVERITIES = ("critical", "warning", "info")
+KINDS = ("firing", "error")
+
 
 @dataclass(frozen=True)
 class Silence:
-    """Mutes alerts whose labels equal every `match` item, until `until`."""
+    """Mutes alerts whose labels (and fingerprint, under the `fingerprint` key) equal every
+    `match` item, until `until`."""
 
     match: Mapping[str, str]
     until: dt.datetime
     reason: str = ""
 
-    def mutes(self, labels: Mapping[str, str], now: dt.datetime) -> bool:
-        return now < self.until and all(labels.get(k) == v for k, v in self.match.items())
+    def mutes(self, labels: Mapping[str, str], now: dt.datetime, fingerprint: str = "") -> bool:
+        values = {**labels, FINGERPRINT: fingerprint}
+        return now < self.until and all(values.get(k) == v for k, v in self.match.items())
+
+
+def format_match(match: Mapping[str, str]) -> str:
+    """`check=low_quality game_date=2026-02-03`: what on-call typed, not a Python repr."""
+    return " ".join(f"{k}={v}" for k, v in match.items())
 
 
 @dataclass(frozen=True)
@@ -41,7 +55,7 @@ def why_muted(
     """Why `alert` is not announced: the first matching silence, or an inhibiting alert
     firing on the same game date (this run's); "" when it is announced."""
     for s in silences:
-        if s.mutes(alert.labels, now):
+        if s.mutes(alert.labels, now, alert.fingerprint):
             return f"silenced: {s.reason}" if s.reason else "silenced"
     for rule in inhibits:
         if rule.target == alert.check and any(

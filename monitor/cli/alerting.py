@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+import json
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,6 +19,8 @@ from monitor.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from alerts.lifecycle import AlertState
+    from alerts.silences import Silence
     from monitor.config import Config
     from monitor.persistence.alert_state import StateStore
     from monitor.warehouse import Warehouse
@@ -34,39 +37,86 @@ def _state_or_fail(config: Config) -> tuple[Warehouse, StateStore]:
         fail(EXIT_CHECK_ERROR, [f"alert state unavailable: {e}"])
 
 
+FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+
+
 @click.command("alerts")
 @config_option
 @click.option("--all", "show_all", is_flag=True, help="Include resolved alerts.")
-def alerts_command(config_path: str | None, show_all: bool) -> None:
+@FORMAT
+def alerts_command(config_path: str | None, show_all: bool, fmt: str) -> None:
     """List firing (and pending) alerts with their last notification."""
-    from alerts.content import display_name
-
     config = load(config_path)
     wh, store = _state_or_fail(config)
     with wh:
         states = store.all_alerts()
         last = store.last_notifications()
     shown = [s for s in states if show_all or s.status == "firing"]
+    if fmt == "json":
+        click.echo(json.dumps({"alerts": [_alert_json(s, last.get(s.fingerprint)) for s in shown]}))
+        return
     if not shown:
         click.echo("no firing alerts" if not show_all else "no alerts recorded")
         return
     for s in shown:
-        labels = s.labels
-        name = display_name(labels["check"], labels.get("feature"), sep="")
-        if labels.get("kind") == "error":
-            name += " (cannot run)"
-        note = last.get(s.fingerprint)
-        told = "never notified"
-        if note:
-            told = f"last {note['kind']} via {note['sink']}: {note['status']}"
-            if note["status"] != "sent" and note["error"]:
-                told += f" ({note['error']})"
-        muted = f" muted ({s.muted_by})" if s.muted_by and s.status == "firing" else ""
-        when = s.resolved_at if s.status == "resolved" else s.started_at
-        click.echo(
-            f"{s.status:<8} {labels['severity']:<8} {name} {labels.get('game_date') or '-'} "
-            f"{s.affected}/{s.total} since {when:%Y-%m-%d %H:%M}Z{muted}; {told}"
-        )
+        click.echo(_alert_line(s, last.get(s.fingerprint)))
+
+
+def _alert_line(s: AlertState, note: dict[str, Any] | None) -> str:
+    from alerts.content import display_name
+
+    labels = s.labels
+    name = display_name(labels["check"], labels.get("feature"), sep="")
+    if labels.get("kind") == "error":
+        name += " (cannot run)"
+    told = "never notified"
+    if note:
+        told = f"last {note['kind']} via {note['sink']}: {note['status']}"
+        if note["status"] != "sent" and note["error"]:
+            told += f" ({note['error']})"
+    muted = f" muted ({s.muted_by})" if s.muted_by and s.status == "firing" else ""
+    when = s.resolved_at if s.status == "resolved" else s.started_at
+    return (
+        f"{s.status:<8} {labels['severity']:<8} {name} {labels.get('game_date') or '-'} "
+        f"{s.affected}/{s.total} since {when:%Y-%m-%d %H:%M}Z{muted}; {told}"
+    )
+
+
+def _alert_json(s: AlertState, note: dict[str, Any] | None) -> dict[str, Any]:
+    """One alert for machines (docs/cli.md "Output contract"): fixed keys, empty labels
+    as null, times ISO 8601 UTC with `Z`."""
+    from alerts.silences import LABELS
+
+    labels = {key: s.labels.get(key) or None for key in LABELS}
+    return {
+        "fingerprint": s.fingerprint,
+        "status": s.status,
+        "labels": labels,
+        "summary": s.summary,
+        "affected": s.affected,
+        "total": s.total,
+        "started_at": _iso(s.started_at),
+        "last_seen_at": _iso(s.last_seen_at),
+        "last_notified_at": _iso(s.last_notified_at),
+        "resolved_at": _iso(s.resolved_at),
+        "resolved_reason": s.resolved_reason or None,
+        "muted_by": s.muted_by or None,
+        "last_notification": None
+        if note is None
+        else {
+            "kind": note["kind"],
+            "sink": note["sink"],
+            "status": note["status"],
+            "at": _iso(note["updated_at"]),
+            "error": note["error"] or None,
+        },
+    }
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    from alerts.content import iso_utc
+
+    return None if moment is None else iso_utc(moment)
 
 
 @click.group()
@@ -80,9 +130,13 @@ def silence() -> None:
     "--match",
     "matches",
     multiple=True,
-    required=True,
     metavar="LABEL=VALUE",
-    help="check=..., game_date=..., feature=..., severity=... (repeatable)",
+    help="check=..., game_date=..., feature=..., severity=..., kind=... (repeatable)",
+)
+@click.option(
+    "--fingerprint",
+    metavar="FP",
+    help="Silence exactly this alert (the fingerprint its Slack message shows).",
 )
 @click.option("--for", "duration", metavar="DURATION", help="How long, e.g. 2h.")
 @click.option("--until", "until", type=click.DateTime(), help="Until when (UTC).")
@@ -90,50 +144,153 @@ def silence() -> None:
 def silence_add(
     config_path: str | None,
     matches: tuple[str, ...],
+    fingerprint: str | None,
     duration: str | None,
     until: dt.datetime | None,
     reason: str,
 ) -> None:
-    from checks.durations import parse_duration
+    """Mute the alerts matching every --match (and --fingerprint) until a time."""
+    from alerts.silences import FINGERPRINT, Silence, format_match
     from monitor.clock import now_utc
 
     config = load(config_path)
-    match: dict[str, str] = {}
-    for item in matches:
-        key, sep, value = item.partition("=")
-        if not sep or key not in {"check", "game_date", "feature", "severity", "kind"}:
-            raise click.UsageError(f"--match {item!r}: use LABEL=VALUE with a known label")
-        match[key] = value
+    match = _parse_match(config, matches)
+    if not match and fingerprint is None:
+        raise click.UsageError("give --match LABEL=VALUE or --fingerprint FP")
     now = now_utc()
-    if (duration is None) == (until is None):
-        raise click.UsageError("give --for or --until")
-    try:
-        end = now + parse_duration(duration) if duration else until.replace(tzinfo=dt.UTC)  # type: ignore[union-attr]
-    except ValueError as e:
-        raise click.UsageError(str(e)) from None
+    end = _silence_end(now, duration, until)
     wh, store = _state_or_fail(config)
     with wh:
+        states = store.all_alerts()
+        if fingerprint is not None:
+            _require_known_fingerprint(fingerprint, states)
+            match[FINGERPRINT] = fingerprint
         silence_id = store.add_silence(match, end, reason, now)
-    click.echo(f"silence {silence_id} until {end:%Y-%m-%d %H:%M}Z: {match} ({reason})")
+    click.echo(
+        f"silence {silence_id} until {end:%Y-%m-%d %H:%M}Z: {format_match(match)} ({reason})"
+    )
+    click.echo(_matching_firing(Silence(match, end, reason), states, now))
+
+
+def _parse_match(config: Config, items: tuple[str, ...]) -> dict[str, str]:
+    """The --match items as labels, each checked against the config: a typo would store a
+    silence that mutes nothing while on-call believes the noise is handled."""
+    from alerts.silences import LABELS
+
+    match: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or key not in LABELS:
+            raise click.UsageError(
+                f"--match {item!r}: use LABEL=VALUE with LABEL one of {', '.join(LABELS)} "
+                "(or --fingerprint FP for one alert)"
+            )
+        problem = _label_problem(config, key, value)
+        if problem:
+            raise click.UsageError(f"--match {key}={value}: {problem}")
+        match[key] = value
+    return match
+
+
+def _label_problem(config: Config, key: str, value: str) -> str:
+    """Why `value` can never be the `key` label of an alert of this config ("" if it can)."""
+    from alerts.silences import KINDS, SEVERITIES
+    from checks.registry import CHECKS
+
+    if key == "game_date":
+        try:
+            valid = dt.datetime.strptime(value, "%Y-%m-%d").date().isoformat() == value
+        except ValueError:
+            valid = False
+        return "" if valid else f"{value!r} is not a date; use YYYY-MM-DD"
+    known = {
+        "check": list(CHECKS),
+        "feature": list(config.predictions.features),
+        "severity": list(SEVERITIES),
+        "kind": list(KINDS),
+    }[key]
+    if value in known:
+        return ""
+    return f"unknown {key} {value!r}; valid: {', '.join(known) or 'none configured'}"
+
+
+def _silence_end(now: dt.datetime, duration: str | None, until: dt.datetime | None) -> dt.datetime:
+    from checks.durations import parse_duration
+
+    if duration is not None and until is None:
+        try:
+            return now + parse_duration(duration)
+        except ValueError as e:
+            raise click.UsageError(str(e)) from None
+    if until is not None and duration is None:
+        return until.replace(tzinfo=dt.UTC)
+    raise click.UsageError("give --for or --until")
+
+
+def _require_known_fingerprint(fingerprint: str, states: list[AlertState]) -> None:
+    """A fingerprint no recorded alert has is a copy-paste slip: refuse it (exit 2)."""
+    if all(s.fingerprint != fingerprint for s in states):
+        raise click.UsageError(
+            f"unknown fingerprint {fingerprint!r}: no recorded alert has it (see featmon alerts)"
+        )
+
+
+def _matching_firing(silence: Silence, states: list[AlertState], now: dt.datetime) -> str:
+    """Which firing alerts the new silence mutes: on-call sees at once whether it took."""
+    from alerts.content import display_name
+
+    names = [
+        f"{display_name(s.labels['check'], s.labels.get('feature'), sep='')} "
+        f"{s.labels.get('game_date') or '-'}"
+        for s in states
+        if s.status == "firing" and silence.mutes(s.labels, now, s.fingerprint)
+    ]
+    if not names:
+        return "matches no firing alerts"
+    plural = "" if len(names) == 1 else "s"
+    return f"matches {len(names)} firing alert{plural}: {', '.join(names)}"
 
 
 @silence.command("list")
 @config_option
 @click.option("--all", "show_all", is_flag=True, help="Include expired silences.")
-def silence_list(config_path: str | None, show_all: bool) -> None:
+@FORMAT
+def silence_list(config_path: str | None, show_all: bool, fmt: str) -> None:
+    """List active (with --all, also expired) silences."""
+    from alerts.silences import format_match
     from monitor.clock import now_utc
 
     config = load(config_path)
     wh, store = _state_or_fail(config)
     with wh:
         rows = store.silences(now_utc(), active_only=not show_all)
+    if fmt == "json":
+        click.echo(json.dumps({"silences": [_silence_json(r) for r in rows]}))
+        return
     for r in rows:
-        state = "expired" if r["expired_at"] else "active"
         click.echo(
-            f"{r['id']} {state} until {r['until']:%Y-%m-%d %H:%M}Z {r['match']} ({r['reason']})"
+            f"{r['id']} {_silence_state(r)} until {r['until']:%Y-%m-%d %H:%M}Z "
+            f"{format_match(r['match'])} ({r['reason']})"
         )
     if not rows:
         click.echo("no silences")
+
+
+def _silence_state(row: dict[str, Any]) -> str:
+    return "expired" if row["expired_at"] else "active"
+
+
+def _silence_json(row: dict[str, Any]) -> dict[str, Any]:
+    """One stored silence for machines: fixed keys, times ISO 8601 UTC with `Z`."""
+    return {
+        "id": row["id"],
+        "state": _silence_state(row),
+        "match": dict(row["match"]),
+        "until": _iso(row["until"]),
+        "reason": row["reason"] or "",
+        "created_at": _iso(row["created_at"]),
+        "expired_at": _iso(row["expired_at"]),
+    }
 
 
 @silence.command("expire")

@@ -48,7 +48,8 @@ def impact(config_path: str | None, dates: tuple[dt.date | None, ...], fmt: str)
     elif fmt == "csv":
         click.echo(output.impact_csv(rows), nl=False)
     else:
-        output.console().print(output.impact_table(rows))
+        console = output.console()
+        console.print(output.impact_table(rows, console.width))
 
 
 class CheckOrImpact(click.ParamType):  # type: ignore[type-arg]

@@ -173,11 +173,20 @@ def print_estimate(config: Config, window: DateWindow, fmt: str) -> int:
     return EXIT_OK
 
 
+# The demo's own warehouse, beside the config: never the file `warehouse.path` names
+# (unless that is this one), since the demo deletes and rebuilds it.
+DEMO_WAREHOUSE = ".featmon/demo.duckdb"
+
+
 @click.command()
 @config_option
 @click.option("--no-check", is_flag=True, help="Only build the demo warehouse.")
-def demo(config_path: str | None, no_check: bool) -> None:
-    """Rebuild the embedded demo warehouse with the seed incident, then check it."""
+@click.option(
+    "--notify", is_flag=True, help="Send the demo's alerts to the configured sinks (Slack...)."
+)
+def demo(config_path: str | None, no_check: bool, notify: bool) -> None:
+    """Build the demo warehouse (.featmon/demo.duckdb beside the config) with the seed
+    incident, then check it, notifying no sink unless --notify."""
     from monitor.demo.incident import write_demo
     from monitor.pipeline.impact import run_impact
     from monitor.pipeline.run import run_once
@@ -185,11 +194,12 @@ def demo(config_path: str | None, no_check: bool) -> None:
     from monitor.reports import output
     from monitor.warehouse import capabilities, open_warehouse
 
-    config = load(config_path)
-    if not capabilities(config).embedded_file:
+    configured = load(config_path)
+    if not capabilities(configured).embedded_file:
         fail(
             EXIT_USAGE, ["demo writes the embedded DuckDB warehouse; set warehouse.backend: duckdb"]
         )
+    config, dropped = demo_config(configured, notify=notify)
     today = today_in(config)
     path = config.warehouse_path()
     data = write_demo(str(path), today, config.zone(), config)
@@ -198,6 +208,8 @@ def demo(config_path: str | None, no_check: bool) -> None:
         f"{len(data.predictions)} predictions, game dates {today - dt.timedelta(days=2)} .. "
         f"{today + dt.timedelta(days=1)} (today is {today} in {config.timezone})"
     )
+    if path.resolve() != configured.warehouse_path().resolve():
+        click.echo(f"the configured warehouse {configured.warehouse_path()} is left untouched")
     if no_check:
         return
     click.echo()
@@ -205,11 +217,28 @@ def demo(config_path: str | None, no_check: bool) -> None:
         rows = run_impact(
             config, wh, DateWindow(today - dt.timedelta(days=2), today + dt.timedelta(days=1))
         )
-    output.console().print(output.impact_table(rows))
+    console = output.console()
+    console.print(output.impact_table(rows, console.width))
     click.echo()
     outcome = run_once(config, resolve_window(config), configured_window=True, scheduled=True)
     print_outcome(config, outcome, "text", slack_preview=True)
+    if dropped:
+        click.echo(
+            f"no notifications sent: the demo leaves {', '.join(dropped)} alone "
+            "(--notify sends to them)"
+        )
     sys.exit(outcome.exit_code())
+
+
+def demo_config(config: Config, *, notify: bool) -> tuple[Config, list[str]]:
+    """The config the demo runs with: its own warehouse file, and without the sinks that
+    reach people or cloud metrics unless `notify` (a fake incident in the real channel
+    pages on-call). Also returns the names of the sinks it dropped."""
+    warehouse = config.warehouse.model_copy(update={"path": str(config.base_dir / DEMO_WAREHOUSE)})
+    sinks = ("slack", "webhook", "cloud_monitoring")
+    dropped = [] if notify else [s for s in sinks if getattr(config.alerts, s) is not None]
+    alerts = config.alerts.model_copy(update=dict.fromkeys(dropped))
+    return config.model_copy(update={"warehouse": warehouse, "alerts": alerts}), dropped
 
 
 @click.command("run")

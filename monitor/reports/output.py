@@ -107,17 +107,43 @@ def report_table(report: RunReport) -> Table:
     return table
 
 
-def impact_table(rows: Sequence[ImpactRow]) -> Table:
+def impact_table(rows: Sequence[ImpactRow], width: int | None = None) -> Table:
     """The seed's table; with `grading`, hit rates of affected vs unaffected predictions
-    ("41.9% of 86": hit rate and how many were graded), overall and high-edge."""
-    graded = any(r.graded_affected is not None for r in rows)
+    ("41.9% of 86": hit rate and how many were graded), overall and high-edge.
+
+    One row per game date needs about 220 columns (18 long field names); narrower than
+    `width` it is turned on its side, one column per game date, so no header or date is cut.
+    """
+    headers, lines = _impact_cells(rows)
+    natural = sum(max(len(c) for c in column) + 3 for column in zip(headers, *lines, strict=True))
+    if width is None or natural + 1 <= width:
+        table = Table(title="featmon impact", title_justify="left")
+        for name in headers:
+            table.add_column(name, justify="left" if name == "game_date" else "right")
+        for cells in lines:
+            table.add_row(*cells)
+        return table
+    return _impact_vertical(headers, lines)
+
+
+def _impact_vertical(headers: list[str], lines: list[list[str]]) -> Table:
+    """The impact table with game dates as columns and the fields as rows."""
     table = Table(title="featmon impact", title_justify="left")
+    table.add_column(headers[0], no_wrap=True)
+    for cells in lines:
+        table.add_column(cells[0], justify="right", no_wrap=True)
+    for i, name in enumerate(headers[1:], start=1):
+        table.add_row(name, *(cells[i] for cells in lines))
+    return table
+
+
+def _impact_cells(rows: Sequence[ImpactRow]) -> tuple[list[str], list[list[str]]]:
+    """The headers and each row's text cells (hit-rate columns only with grading)."""
+    graded = any(r.graded_affected is not None for r in rows)
     base = [f for f in IMPACT_FIELDS if f not in HIT_FIELDS]
-    for name in base:
-        table.add_column(name, justify="left" if name == "game_date" else "right")
     hit_columns = ["hit_affected", "hit_unaffected", "high_edge_affected", "high_edge_unaffected"]
-    for name in hit_columns if graded else []:
-        table.add_column(name, justify="right")
+    headers = base + (hit_columns if graded else [])
+    lines = []
     for row in rows:
         d = row.as_dict()
         cells = ["-" if d[f] is None else str(d[f]) for f in base]
@@ -126,8 +152,8 @@ def impact_table(rows: Sequence[ImpactRow]) -> Table:
                 for group in ("affected", "unaffected"):
                     rate, n = d[f"{prefix}hit_rate_{group}"], d[f"{prefix}graded_{group}"]
                     cells.append("-" if rate is None else rate_of(rate, n))
-        table.add_row(*cells)
-    return table
+        lines.append(cells)
+    return headers, lines
 
 
 def impact_json(rows: Sequence[ImpactRow]) -> str:

@@ -6,8 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
+import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from monitor.warehouse.duckdb import DuckDBWarehouse
@@ -256,3 +259,88 @@ def test_dry_run_shows_what_would_be_notified_and_touches_nothing(
         env={**ENV, "FEATMON_NOW": (T0 + dt.timedelta(minutes=3)).isoformat()},
     )
     assert "would notify" not in after.stdout
+
+
+def silence_add(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return featmon(
+        "silence",
+        "add",
+        "-c",
+        str(config),
+        *args,
+        "--for",
+        "6h",
+        "--reason",
+        "on it",
+        env={**ENV, "FEATMON_NOW": T0.isoformat()},
+    )
+
+
+@pytest.mark.parametrize(
+    ("match", "valid"),
+    [
+        ("check=low_qualty", "low_quality"),
+        ("feature=points_avg_last_50", "points_avg_last_5"),
+        ("severity=urgent", "critical"),
+        ("kind=fired", "firing"),
+        ("game_date=2026-02-30", "YYYY-MM-DD"),
+    ],
+)
+def test_silence_add_refuses_a_typo_naming_the_valid_values(
+    lab: Lab, slack: SlackStandIn, tmp_path: Path, match: str, valid: str
+) -> None:
+    config = setup(lab, slack, tmp_path)
+    proc = silence_add(config, "--match", match)
+    assert proc.returncode == 2, proc.stdout
+    assert match.split("=")[1] in proc.stderr and valid in proc.stderr
+    assert "no silences" in featmon("silence", "list", "-c", str(config), env=ENV).stdout
+
+
+def test_silence_by_fingerprint_mutes_exactly_that_alert(
+    lab: Lab, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    """Two alerts fire; the one silenced by the fingerprint its Slack message shows is not
+    repeated, the other is."""
+    config = setup(lab, slack, tmp_path)
+    data = yaml.safe_load(config.read_text())
+    data["checks"]["low_quality"] = {"severity": "warning", "threshold": 90, "max_ratio": 0.0}
+    write_config(config, data)
+    check(config, T0)
+    posts = [c["body"] for c in slack.calls if c["method"] == "chat.postMessage"]
+    assert len(posts) == 2
+    [quality] = [p for p in posts if p["text"].startswith("CRITICAL quality_mismatch")]
+    fingerprint = re.search(r"fingerprint `(\w+)`", json.dumps(quality["blocks"]))
+    assert fingerprint
+    assert silence_add(config, "--fingerprint", "0123456789abcdef").returncode == 2
+    added = silence_add(config, "--fingerprint", fingerprint[1])
+    assert added.returncode == 0, added.stderr
+    assert "matches 1 firing alert: quality_mismatch 2026-02-03" in added.stdout
+    at_t0 = {**ENV, "FEATMON_NOW": T0.isoformat()}
+    listing = featmon("silence", "list", "-c", str(config), env=at_t0).stdout
+    assert f"fingerprint={fingerprint[1]}" in listing and "{" not in listing
+    calls = len(slack.calls)
+    check(config, T0 + dt.timedelta(hours=4))
+    repeated = [c["body"]["text"] for c in slack.calls[calls:] if "text" in c["body"]]
+    assert repeated and all("low_quality" in t for t in repeated)
+    alerts = featmon("alerts", "-c", str(config), env=ENV).stdout
+    [muted] = [line for line in alerts.splitlines() if "muted" in line]
+    assert "quality_mismatch" in muted
+
+
+def test_alerts_and_silences_as_json(lab: Lab, slack: SlackStandIn, tmp_path: Path) -> None:
+    config = setup(lab, slack, tmp_path)
+    check(config, T0)
+    assert silence_add(config, "--match", "check=quality_mismatch").returncode == 0
+    env = {**ENV, "FEATMON_NOW": T0.isoformat()}
+    alerts = json.loads(featmon("alerts", "-c", str(config), "--format", "json", env=env).stdout)
+    [alert] = alerts["alerts"]
+    assert alert["labels"]["check"] == "quality_mismatch" and alert["status"] == "firing"
+    assert alert["started_at"] == "2026-02-03T05:00:00Z"
+    assert alert["last_notification"]["sink"] == "slack"
+    assert alert["last_notification"]["at"].endswith("Z")
+    silences = json.loads(
+        featmon("silence", "list", "-c", str(config), "--format", "json", env=env).stdout
+    )
+    [entry] = silences["silences"]
+    assert entry["match"] == {"check": "quality_mismatch"}
+    assert entry["until"] == "2026-02-03T11:00:00Z" and entry["state"] == "active"

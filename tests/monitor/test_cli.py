@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from checks.registry import CHECKS
 from monitor.config import parse_config
 from monitor.pipeline.window import today_in
 from tests.lab import ROOT, default_config_data, featmon
+from tests.peers.slack import SlackStandIn
 
 RESULT_KEYS = {
     "check",
@@ -266,3 +268,38 @@ def test_demo_shows_the_incident(tmp_path: Path) -> None:
     assert "69.4" in out  # the impact table's Feb 3 row
     assert "status=alert" in out
     assert "What Slack would get for the worst alert" in out and "regenerate-with-supersede" in out
+
+
+def test_demo_leaves_the_configured_warehouse_and_slack_alone(
+    tmp_path: Path, slack: SlackStandIn
+) -> None:
+    """A config pointing at a production file and a real channel: the demo builds its own
+    file beside the config and posts nothing."""
+    data = default_config_data()
+    data["warehouse"]["path"] = "prod.duckdb"
+    data["alerts"]["slack"] = {"token": "xoxb-test", "base_url": slack.base_url}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(data))
+    production = tmp_path / "prod.duckdb"
+    production.write_bytes(b"precious")
+    proc = featmon("demo", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert production.read_bytes() == b"precious"
+    assert (tmp_path / ".featmon" / "demo.duckdb").exists()
+    assert slack.calls == []
+    assert "no notifications sent" in proc.stdout
+
+
+def test_impact_table_is_readable_at_100_columns(demo_dir: Path, today: dt.date) -> None:
+    start, end = (
+        (today - dt.timedelta(days=2)).isoformat(),
+        (today + dt.timedelta(days=1)).isoformat(),
+    )
+    proc = featmon(
+        "impact", "--from", start, "--to", end, cwd=demo_dir, env={**os.environ, "COLUMNS": "100"}
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert max(len(line) for line in proc.stdout.splitlines()) <= 100
+    assert "…" not in proc.stdout
+    assert "game_date" in proc.stdout
+    for offset in range(-2, 2):
+        assert (today + dt.timedelta(days=offset)).isoformat() in proc.stdout
