@@ -14,7 +14,7 @@ from __future__ import annotations
 import click
 
 from monitor.cli.alerting import alerts_command, silence
-from monitor.cli.common import config_option, load_with_path
+from monitor.cli.common import EXIT_USAGE, config_option, fail, load_with_path
 from monitor.cli.investigate import explain, impact, snapshot, sql, timeline
 from monitor.cli.running import check, demo, run_command
 
@@ -27,9 +27,23 @@ def main() -> None:
 
 @click.command()
 @config_option
-def validate(config_path: str | None) -> None:
-    """Check a config file without touching the warehouse."""
+@click.option(
+    "--strict", is_flag=True, help="Exit 2 on warnings (unset secret variables, no notifier)."
+)
+def validate(config_path: str | None, strict: bool) -> None:
+    """Check a config file without touching the warehouse.
+
+    Secrets are not needed to investigate, so an unset secret variable is a warning here
+    (the sink would keep its notifications pending), an error with --strict (a deploy check).
+    """
+    from monitor.pipeline.sinks import secret_warnings
+
     config, path = load_with_path(config_path)
+    warnings = secret_warnings(config)
+    if strict and warnings:
+        fail(EXIT_USAGE, [f"config error: {w}" for w in warnings])
+    for warning in warnings:
+        click.echo(f"featmon: warning: {warning}", err=True)
     enabled = ", ".join(config.enabled_checks()) or "none"
     click.echo(f"{path}: ok (backend {config.warehouse.backend}; checks: {enabled})")
 

@@ -4,11 +4,15 @@
 from monitor.config.loading import (
     DEFAULT_FILE,
     ENV_VAR,
+    SECRET_FIELDS,
     ConfigError,
+    SecretUnset,
     find_config_file,
     interpolate,
     load_config,
     parse_config,
+    resolve_secret,
+    unset_variables,
 )
 from monitor.config.models import (
     BigQueryWarehouse,
@@ -22,15 +26,19 @@ from monitor.config.models import (
 __all__ = [
     "DEFAULT_FILE",
     "ENV_VAR",
+    "SECRET_FIELDS",
     "BigQueryWarehouse",
     "Config",
     "ConfigError",
     "DuckDBWarehouse",
     "HistoryConfig",
+    "SecretUnset",
     "SlackConfig",
     "WebhookConfig",
     "find_config_file",
     "interpolate",
     "load_config",
     "parse_config",
+    "resolve_secret",
+    "unset_variables",
 ]

@@ -2,10 +2,16 @@
 
 Parsing is kept apart from running: everything here either returns a `Config` or raises
 `ConfigError` carrying one line per problem, each naming the field path.
+
+Secret fields (`SECRET_FIELDS`: a sink's token, URL and header values) keep their `${VAR}`
+references at load and are resolved by `resolve_secret` only when a sink is built to deliver:
+investigating (validate, alerts, sql, impact, explain, timeline, a dry run) never needs the
+production secrets, and an unset secret fails that sink's delivery instead of the config.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 from collections.abc import Mapping
@@ -20,6 +26,13 @@ from monitor.config.models import Config
 ENV_VAR = "FEATMON_CONFIG"
 DEFAULT_FILE = "config.yaml"
 _INTERPOLATION = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# The SecretStr fields of SlackConfig and WebhookConfig, as config paths (`*`: any key).
+SECRET_FIELDS = (
+    "alerts.slack.token",
+    "alerts.slack.webhook_url",
+    "alerts.webhook.url",
+    "alerts.webhook.headers.*",
+)
 
 
 class ConfigError(Exception):
@@ -39,18 +52,77 @@ def find_config_file(explicit: str | None) -> Path:
     return Path(DEFAULT_FILE)
 
 
-def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:
+class SecretUnset(Exception):
+    """A secret field names an environment variable that is unset: the sink cannot be built.
+    The message names the field and the variable, never a value."""
+
+    def __init__(self, path: str, variable: str) -> None:
+        super().__init__(f"{path}: environment variable {variable} is not set")
+        self.path = path
+        self.variable = variable
+
+
+class _Unset(Exception):
+    """Internal: which variable was missing; callers word it for their field."""
+
+    def __init__(self, variable: str) -> None:
+        super().__init__(variable)
+        self.variable = variable
+
+
+def is_secret(path: str) -> bool:
+    """Whether the config path is a secret field, resolved only when delivering."""
+    return any(fnmatch.fnmatchcase(path, pattern) for pattern in SECRET_FIELDS)
+
+
+def interpolate(
+    value: Any, env: Mapping[str, str], path: str = "", *, defer_secrets: bool = False
+) -> Any:
     """Replace `${VAR}` and `${VAR:-default}` in string values (`$$` is a literal `$`).
 
-    Done on parsed values, not the raw text, so a variable can never inject YAML.
+    Done on parsed values, not the raw text, so a variable can never inject YAML. With
+    `defer_secrets`, the secret fields are left as written, for `resolve_secret` later.
     """
+    if defer_secrets and is_secret(path):
+        return value
     if isinstance(value, dict):
-        return {k: interpolate(v, env, _join(path, str(k))) for k, v in value.items()}
+        return {
+            k: interpolate(v, env, _join(path, str(k)), defer_secrets=defer_secrets)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [interpolate(v, env, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [
+            interpolate(v, env, f"{path}[{i}]", defer_secrets=defer_secrets)
+            for i, v in enumerate(value)
+        ]
     if not isinstance(value, str):
         return value
+    try:
+        return _substitute(value, env)
+    except _Unset as e:
+        problem = f"{path or '(root)'}: environment variable {e.variable} is not set"
+        raise ConfigError([problem]) from None
 
+
+def resolve_secret(template: str, env: Mapping[str, str], path: str) -> str:
+    """A secret field's value with its `${VAR}` references replaced, at delivery time;
+    `SecretUnset` (naming `path` and the variable) when one is unset without a default."""
+    try:
+        return _substitute(template, env)
+    except _Unset as e:
+        raise SecretUnset(path, e.variable) from None
+
+
+def unset_variables(template: str, env: Mapping[str, str]) -> list[str]:
+    """The variables `template` needs that are unset and have no default (`validate`)."""
+    return [
+        m.group(1)
+        for m in _INTERPOLATION.finditer(template)
+        if m.group(1) and not env.get(m.group(1)) and m.group(2) is None
+    ]
+
+
+def _substitute(value: str, env: Mapping[str, str]) -> str:
     def replace(m: re.Match[str]) -> str:
         if m.group(0) == "$$":
             return "$"
@@ -59,7 +131,7 @@ def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:
             return env[name]
         if default is not None:
             return default
-        raise ConfigError([f"{path or '(root)'}: environment variable {name} is not set"])
+        raise _Unset(name)
 
     return _INTERPOLATION.sub(replace, value)
 
@@ -85,7 +157,7 @@ def parse_config(
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(["(root): the config must be a mapping of keys to values"])
-    data = interpolate(data, os.environ if env is None else env)
+    data = interpolate(data, os.environ if env is None else env, defer_secrets=True)
     try:
         config = Config.model_validate(data)
     except ValidationError as e:

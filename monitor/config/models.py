@@ -193,7 +193,11 @@ class SlackConfig(Strict):
         return self
 
 
-def _http_url(value: str, field: str) -> None:
+def require_http_url(value: str, field: str) -> None:
+    """A URL that is http(s); one still holding a `${VAR}` secret reference is checked when
+    the sink is built (monitor/pipeline/sinks.py), since its value is not known at load."""
+    if "${" in value:
+        return
     scheme = value.split(":", 1)[0].lower()
     if scheme not in ("http", "https") or "://" not in value:
         raise ValueError(f"`{field}` must be an http:// or https:// URL")
@@ -212,9 +216,9 @@ class WebhookConfig(Strict):
 
     @model_validator(mode="after")
     def _urls(self) -> WebhookConfig:
-        _http_url(self.url.get_secret_value(), "url")
+        require_http_url(self.url.get_secret_value(), "url")
         if self.external_url:
-            _http_url(self.external_url, "external_url")
+            require_http_url(self.external_url, "external_url")
         return self
 
 

@@ -1,12 +1,19 @@
 """The configured notification sinks, built from the config: the one place that knows
-which config section makes which transport. Secrets are read from the config's SecretStr
-fields here, when a run is about to deliver, and handed to the sink only."""
+which config section makes which transport. Secrets are resolved from their `${VAR}`
+references here, when a run is about to deliver, and handed to the sink only: a sink whose
+secret is unset becomes an `Unavailable` sink that keeps its notifications pending and says
+which variable is missing (never a value), while everything else about the run goes on."""
 
 from __future__ import annotations
 
-from alerts.sinks.base import Sink
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from alerts.sinks.base import Delivery, Envelope, Sink
 from checks.durations import parse_duration
-from monitor.config import Config
+from monitor.config import Config, SecretUnset, resolve_secret, unset_variables
+from monitor.config.models import SlackConfig, WebhookConfig, require_http_url
 
 
 def has_sinks(config: Config) -> bool:
@@ -20,34 +27,109 @@ def attaches_timeline(config: Config) -> bool:
     return slack is not None and slack.attach_timeline and config.history is not None
 
 
-def sinks_from(config: Config) -> list[Sink]:
+@dataclass
+class Unavailable:
+    """A configured sink that cannot be built (an unset secret, a bad secret URL): every
+    delivery fails with `error`, retryable, so its notifications stay pending until the
+    variable is set, and the run reports it like any undelivered notification."""
+
+    name: str
+    error: str
+
+    def deliver(self, envelope: Envelope) -> Delivery:
+        return Delivery(ok=False, error=self.error, retryable=True)
+
+    def find(self, envelope: Envelope) -> Delivery | None:
+        return None
+
+
+def sinks_from(config: Config, env: Mapping[str, str] | None = None) -> list[Sink]:
+    """The sinks to deliver through, their secrets resolved from `env` (the process's)."""
+    env = os.environ if env is None else env
     out: list[Sink] = []
-    slack = config.alerts.slack
+    slack, hook = config.alerts.slack, config.alerts.webhook
     if slack is not None:
-        from alerts.sinks.slack import SlackSettings, SlackSink
-
-        settings = SlackSettings(
-            token=slack.token.get_secret_value() if slack.token else None,
-            webhook_url=slack.webhook_url.get_secret_value() if slack.webhook_url else None,
-            base_url=slack.base_url,
-            channels={str(k): v for k, v in slack.channels.items()},
-            runbook_url=config.alerts.runbook_url,
-            max_retries=slack.max_retries,
-            attach_timeline=slack.attach_timeline,
-        )
-        out.append(SlackSink(settings))
-    hook = config.alerts.webhook
+        out.append(_built("slack", lambda: _slack(config, slack, env)))
     if hook is not None:
-        from alerts.sinks.webhook import WebhookSink
-
-        out.append(
-            WebhookSink(
-                hook.url.get_secret_value(),
-                headers={k: v.get_secret_value() for k, v in hook.headers.items()},
-                timeout_s=parse_duration(hook.timeout).total_seconds(),
-                receiver=hook.receiver,
-                external_url=hook.external_url,
-                runbook_url=config.alerts.runbook_url,
-            )
-        )
+        out.append(_built("webhook", lambda: _webhook(config, hook, env)))
     return out
+
+
+def secret_warnings(config: Config, env: Mapping[str, str] | None = None) -> list[str]:
+    """For `featmon validate`: each secret field whose variable is unset (its sink would
+    keep everything pending), and a config that notifies nobody. Never a value."""
+    env = os.environ if env is None else env
+    out = [
+        f"{path}: environment variable {name} is not set (its notifications would stay pending)"
+        for path, template in _secret_fields(config)
+        for name in unset_variables(template, env)
+    ]
+    if not has_sinks(config):
+        out.append("no notifier configured (alerts.slack or alerts.webhook): alerts reach nobody")
+    return out
+
+
+def _built(name: str, build: Callable[[], Sink]) -> Sink:
+    try:
+        return build()
+    except (SecretUnset, ValueError) as e:
+        return Unavailable(name, str(e))
+
+
+def _secret_fields(config: Config) -> list[tuple[str, str]]:
+    """(config path, template) of every configured secret field."""
+    out: list[tuple[str, str]] = []
+    slack, hook = config.alerts.slack, config.alerts.webhook
+    if slack is not None:
+        for field, secret in (("token", slack.token), ("webhook_url", slack.webhook_url)):
+            if secret is not None:
+                out.append((f"alerts.slack.{field}", secret.get_secret_value()))
+    if hook is not None:
+        out.append(("alerts.webhook.url", hook.url.get_secret_value()))
+        out += [
+            (f"alerts.webhook.headers.{k}", v.get_secret_value()) for k, v in hook.headers.items()
+        ]
+    return out
+
+
+def _slack(config: Config, slack: SlackConfig, env: Mapping[str, str]) -> Sink:
+    from alerts.sinks.slack import SlackSettings, SlackSink
+
+    token = slack.token and resolve_secret(
+        slack.token.get_secret_value(), env, "alerts.slack.token"
+    )
+    webhook_url = slack.webhook_url and resolve_secret(
+        slack.webhook_url.get_secret_value(), env, "alerts.slack.webhook_url"
+    )
+    settings = SlackSettings(
+        token=token or None,
+        webhook_url=webhook_url or None,
+        base_url=slack.base_url,
+        channels={str(k): v for k, v in slack.channels.items()},
+        runbook_url=config.alerts.runbook_url,
+        max_retries=slack.max_retries,
+        attach_timeline=slack.attach_timeline,
+    )
+    return SlackSink(settings)
+
+
+def _webhook(config: Config, hook: WebhookConfig, env: Mapping[str, str]) -> Sink:
+    from alerts.sinks.webhook import WebhookSink
+
+    url = resolve_secret(hook.url.get_secret_value(), env, "alerts.webhook.url")
+    try:
+        require_http_url(url, "url")
+    except ValueError as e:
+        raise ValueError(f"alerts.webhook.url: {e}") from None
+    headers = {
+        k: resolve_secret(v.get_secret_value(), env, f"alerts.webhook.headers.{k}")
+        for k, v in hook.headers.items()
+    }
+    return WebhookSink(
+        url,
+        headers=headers,
+        timeout_s=parse_duration(hook.timeout).total_seconds(),
+        receiver=hook.receiver,
+        external_url=hook.external_url,
+        runbook_url=config.alerts.runbook_url,
+    )

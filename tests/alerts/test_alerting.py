@@ -344,3 +344,27 @@ def test_alerts_and_silences_as_json(lab: Lab, slack: SlackStandIn, tmp_path: Pa
     [entry] = silences["silences"]
     assert entry["match"] == {"check": "quality_mismatch"}
     assert entry["until"] == "2026-02-03T11:00:00Z" and entry["state"] == "active"
+
+
+def test_an_unset_slack_token_keeps_the_alert_pending_until_it_is_set(
+    lab: Lab, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    """The run still checks and records the alert; only Slack waits, loudly, naming the
+    variable. Once it is set the pending message goes out, and the token is never printed."""
+    config = setup(lab, slack, tmp_path)
+    unset = {k: v for k, v in ENV.items() if k != "TEST_SLACK_TOKEN"}
+    proc = featmon("check", "-c", str(config), env={**unset, "FEATMON_NOW": T0.isoformat()})
+    assert proc.returncode == 0, proc.stderr
+    assert "notifications: sent=0 pending=1" in proc.stdout
+    assert "not delivered (kept pending)" in proc.stderr
+    assert "environment variable TEST_SLACK_TOKEN is not set" in proc.stderr
+    assert slack.methods() == []
+    delivered = check(config, T0 + dt.timedelta(minutes=5))
+    assert "notifications: sent=1 pending=0" in delivered.stdout
+    assert slack.methods() == ["chat.postMessage"]
+    secret = ENV["TEST_SLACK_TOKEN"]
+    listing = featmon("alerts", "-c", str(config), env=ENV)
+    for out in (proc, delivered, listing):
+        assert secret not in out.stdout + out.stderr
+    assert [call["auth"] for call in slack.calls] == [f"Bearer {secret}"]  # only to Slack
+    assert all(secret not in json.dumps(call["body"]) for call in slack.calls)

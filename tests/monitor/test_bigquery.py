@@ -383,15 +383,18 @@ def test_production_config_file_against_the_emulator_matches_the_embedded_run(
     variables) prints the same results as the embedded run over the same data."""
     window = ["--from", WINDOW.start.isoformat(), "--to", WINDOW.end.isoformat()]
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "SLACK_BOT_TOKEN"},  # never real Slack
         "FEATMON_BQ_PROJECT": "test-proj",
         "FEATMON_BQ_CREDENTIALS": "anonymous",
         "FEATMON_BQ_ENDPOINT": emulator.endpoint,
+        "GOOGLE_CLOUD_PROJECT": "test-proj",  # never the production metrics
     }
     bq = featmon(
         "check", "-c", str(ROOT / "config.bigquery.yaml"), "--format", "json", *window, env=env
     )
     assert bq.returncode == 0, bq.stderr
+    # The shipped file alerts to Slack: without the token, kept pending and said so.
+    assert "environment variable SLACK_BOT_TOKEN is not set" in bq.stderr
     data = default_config_data()
     data["warehouse"] = {"backend": "duckdb", "path": str(duckdb_twin.warehouse_path())}
     embedded = write_config(tmp_path / "embedded.yaml", data)

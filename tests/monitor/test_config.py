@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -303,3 +304,101 @@ def test_a_live_location_first_exits_2_naming_the_feature(tmp_path: Path) -> Non
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stderr.startswith(f"featmon: config error: {LINE}: [1] is store-side")
+
+
+def secret_config(tmp_path: Path, alerts: dict[str, Any]) -> Path:
+    data = default_config_data()
+    data["alerts"] = alerts
+    path = tmp_path / "secret.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def without(*names: str) -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in names}
+
+
+def test_validate_warns_about_an_unset_secret_and_strict_refuses_it(tmp_path: Path) -> None:
+    path = secret_config(tmp_path, {"slack": {"token": "${SLACK_BOT_TOKEN}"}})
+    proc = featmon("validate", "-c", str(path), env=without("SLACK_BOT_TOKEN"))
+    assert proc.returncode == 0, proc.stderr
+    assert "ok" in proc.stdout
+    assert (
+        "featmon: warning: alerts.slack.token: environment variable SLACK_BOT_TOKEN is not set"
+        in proc.stderr
+    )
+    strict = featmon("validate", "--strict", "-c", str(path), env=without("SLACK_BOT_TOKEN"))
+    assert strict.returncode == 2
+    assert "SLACK_BOT_TOKEN" in strict.stderr and "Traceback" not in strict.stderr
+
+
+def test_validate_with_the_secret_set_is_quiet_and_never_prints_it(tmp_path: Path) -> None:
+    secret = "xoxb-never-printed-4242"
+    path = secret_config(
+        tmp_path,
+        {
+            "slack": {"token": "${SLACK_BOT_TOKEN}"},
+            "webhook": {"url": "${HOOK_URL}", "headers": {"Authorization": "${HOOK_AUTH}"}},
+        },
+    )
+    env = {**os.environ, "SLACK_BOT_TOKEN": secret, "HOOK_URL": f"https://h.example/{secret}"}
+    env["HOOK_AUTH"] = f"Bearer {secret}"
+    proc = featmon("validate", "--strict", "-c", str(path), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert secret not in proc.stdout + proc.stderr
+
+
+def test_validate_warns_when_no_notifier_is_configured(tmp_path: Path) -> None:
+    path = secret_config(tmp_path, {"console": {}})
+    proc = featmon("validate", "-c", str(path))
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: no notifier configured" in proc.stderr
+    assert featmon("validate", "--strict", "-c", str(path)).returncode == 2
+
+
+def test_a_secret_keeps_its_reference_and_other_fields_still_fail_at_load() -> None:
+    data = default_config_data()
+    data["alerts"] = {
+        "slack": {"token": "${SLACK_BOT_TOKEN}"},
+        "webhook": {"url": "${HOOK_URL}", "headers": {"X-Token": "${HOOK_TOKEN}"}},
+    }
+    config = parse_config(data, env={})
+    assert config.alerts.slack is not None and config.alerts.slack.token is not None
+    assert config.alerts.slack.token.get_secret_value() == "${SLACK_BOT_TOKEN}"
+    assert config.alerts.webhook is not None
+    assert config.alerts.webhook.headers["X-Token"].get_secret_value() == "${HOOK_TOKEN}"
+    data["alerts"]["runbook_url"] = "${RUNBOOK}"
+    with pytest.raises(ConfigError, match="runbook_url: environment variable RUNBOOK"):
+        parse_config(data, env={})
+
+
+def test_every_secret_field_of_the_models_is_resolved_only_when_sending() -> None:
+    """SECRET_FIELDS (kept unresolved at load) lists exactly the models' SecretStr fields: a
+    new secret field cannot be forgotten there, nor a listed one stop being secret."""
+    import types
+    import typing
+
+    from pydantic import BaseModel, SecretStr
+
+    from monitor.config import Config
+    from monitor.config.loading import SECRET_FIELDS
+
+    def secret_paths(model: type[BaseModel], prefix: str) -> set[str]:
+        found: set[str] = set()
+        for name, field in model.model_fields.items():
+            path = f"{prefix}{name}"
+            annotation = field.annotation
+            union = isinstance(annotation, types.UnionType) or (
+                typing.get_origin(annotation) is typing.Union
+            )
+            for arg in typing.get_args(annotation) if union else (annotation,):
+                if arg is SecretStr:
+                    found.add(path)
+                elif typing.get_origin(arg) is dict and typing.get_args(arg)[1] is SecretStr:
+                    found.add(f"{path}.*")
+                elif isinstance(arg, type) and issubclass(arg, BaseModel):
+                    found |= secret_paths(arg, f"{path}.")
+        return found
+
+    assert secret_paths(Config, "") == set(SECRET_FIELDS)
