@@ -90,6 +90,7 @@ def print_outcome(
     """The run as on-call reads it: notifications (dry run), problems on stderr, then the
     results (a table, or the JSON contract) and one status line."""
     from alerts.model import alerts_from
+    from monitor.pipeline.sinks import has_sinks
     from monitor.reports import output
 
     report = outcome.report
@@ -118,7 +119,7 @@ def print_outcome(
         f"queries={report.queries} duration={report.duration_s:.2f}s"
     )
     delivery = outcome.delivery
-    if delivery is not None and (config.alerts.slack or config.alerts.webhook):
+    if delivery is not None and has_sinks(config):
         click.echo(
             f"notifications: sent={delivery.sent} pending={delivery.pending} "
             f"reconciled={delivery.reconciled}"

@@ -92,18 +92,23 @@ def _secret_fields(config: Config) -> list[tuple[str, str]]:
     return out
 
 
+def _resolved(config: Config, env: Mapping[str, str], prefix: str) -> dict[str, str]:
+    """One sink's configured secret fields (paths under `prefix`) with their `${VAR}`s
+    replaced from `env`; `SecretUnset` names the first that cannot be."""
+    return {
+        path: resolve_secret(template, env, path)
+        for path, template in _secret_fields(config)
+        if path.startswith(prefix)
+    }
+
+
 def _slack(config: Config, slack: SlackConfig, env: Mapping[str, str]) -> Sink:
     from alerts.sinks.slack import SlackSettings, SlackSink
 
-    token = slack.token and resolve_secret(
-        slack.token.get_secret_value(), env, "alerts.slack.token"
-    )
-    webhook_url = slack.webhook_url and resolve_secret(
-        slack.webhook_url.get_secret_value(), env, "alerts.slack.webhook_url"
-    )
+    secrets = _resolved(config, env, "alerts.slack.")
     settings = SlackSettings(
-        token=token or None,
-        webhook_url=webhook_url or None,
+        token=secrets.get("alerts.slack.token") or None,
+        webhook_url=secrets.get("alerts.slack.webhook_url") or None,
         base_url=slack.base_url,
         channels={str(k): v for k, v in slack.channels.items()},
         runbook_url=config.alerts.runbook_url,
@@ -116,15 +121,14 @@ def _slack(config: Config, slack: SlackConfig, env: Mapping[str, str]) -> Sink:
 def _webhook(config: Config, hook: WebhookConfig, env: Mapping[str, str]) -> Sink:
     from alerts.sinks.webhook import WebhookSink
 
-    url = resolve_secret(hook.url.get_secret_value(), env, "alerts.webhook.url")
+    secrets = _resolved(config, env, "alerts.webhook.")
+    url = secrets["alerts.webhook.url"]
     try:
         require_http_url(url, "url")
     except ValueError as e:
         raise ValueError(f"alerts.webhook.url: {e}") from None
-    headers = {
-        k: resolve_secret(v.get_secret_value(), env, f"alerts.webhook.headers.{k}")
-        for k, v in hook.headers.items()
-    }
+    prefix = "alerts.webhook.headers."
+    headers = {p.removeprefix(prefix): v for p, v in secrets.items() if p.startswith(prefix)}
     return WebhookSink(
         url,
         headers=headers,
