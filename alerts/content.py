@@ -12,15 +12,10 @@ from typing import Any
 
 from alerts.lifecycle import Notification
 from alerts.model import Alert
+from checks.times import for_people
+from checks.times import iso_utc as iso_utc  # the machines' clock, where sinks import it
 
 MAX_EXAMPLES = 5
-
-
-def iso_utc(moment: dt.datetime) -> str:
-    """A time as machines read it (JSON, receivers): ISO 8601 in UTC with `Z`."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def where(game_date: dt.date | None) -> str:
@@ -32,9 +27,9 @@ def display_name(check: str, feature: str | None, sep: str = " ") -> str:
     return check + (f"{sep}[{feature}]" if feature else "")
 
 
-def _clock(value: Any) -> str:
+def _clock(value: Any, zone: dt.tzinfo) -> str:
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).strftime("%m-%d %H:%M:%SZ")
+        return for_people(value, zone, "short")
     return "-" if value is None else str(value)
 
 
@@ -42,8 +37,9 @@ def _num(value: Any) -> str:
     return "-" if value is None else f"{float(value):g}"
 
 
-def examples_table(alert: Alert) -> str:
-    """Up to five rows as a monospace table: who, when made, when written, logged vs store."""
+def examples_table(alert: Alert, zone: dt.tzinfo) -> str:
+    """Up to five rows as a monospace table: who, when made, when written (in `zone`, the
+    config's, like every time in the message), logged vs store."""
     rows = alert.examples[:MAX_EXAMPLES]
     if not rows:
         return ""
@@ -67,13 +63,15 @@ def examples_table(alert: Alert) -> str:
         ),
         "prediction_id",
     )
-    header = f"{entity:<22} {'made at':<15} {'written at':<15} {'logged':>8} {'store':>8}"
+    made = [_clock(r.get("made_at"), zone) for r in rows]
+    written = [_clock(r.get("written_at"), zone) for r in rows]
+    w = max(len("written at"), *map(len, made + written))  # abbreviations differ in length
+    header = f"{entity:<22} {'made at':<{w}} {'written at':<{w}} {'logged':>8} {'store':>8}"
     lines = [header]
-    for r in rows:
+    for r, m, wr in zip(rows, made, written, strict=True):
         lines.append(
-            f"{str(r.get(entity))[:22]:<22} {_clock(r.get('made_at')):<15} "
-            f"{_clock(r.get('written_at')):<15} {_num(r.get(value_key)):>8} "
-            f"{_num(r.get(store_key)):>8}"
+            f"{str(r.get(entity))[:22]:<22} {m:<{w}} {wr:<{w}} "
+            f"{_num(r.get(value_key)):>8} {_num(r.get(store_key)):>8}"
         )
     return "```\n" + "\n".join(lines) + "\n```"
 

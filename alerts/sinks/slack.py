@@ -60,6 +60,8 @@ class SlackSettings:
     max_retries: int = 2
     # Upload the game date's timeline PNG into a new alert's thread (needs files:write).
     attach_timeline: bool = False
+    # The config's `timezone`: every time a message shows is in it, with its abbreviation.
+    zone: dt.tzinfo = dt.UTC
 
 
 class SlackSink:
@@ -108,7 +110,7 @@ class SlackSink:
                 return reply
             return self._update(channel, ts, message)
         assert note.alert is not None
-        message = firing_message(note.alert, self.settings.runbook_url)
+        message = firing_message(note.alert, self.settings.runbook_url, zone=self.settings.zone)
         if note.kind == "firing" or ts is None:
             posted = self._post(channel, message, metadata=_metadata(note, envelope.id))
             if posted.ok and note.kind == "firing":

@@ -8,6 +8,7 @@ previewed on the console without a workspace.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,10 @@ class SlackMessage:
     blocks: list[dict[str, Any]]
 
 
-def firing_message(alert: Alert, runbook_url: str | None = None) -> SlackMessage:
+def firing_message(
+    alert: Alert, runbook_url: str | None = None, *, zone: dt.tzinfo
+) -> SlackMessage:
+    """`zone`: the config's, which every time in the message is shown in."""
     icon = SEVERITY_ICON.get(alert.severity, ":warning:")
     name, day = display_name(alert.check, alert.feature), where(alert.game_date)
     if alert.kind == "error":
@@ -51,7 +55,7 @@ def firing_message(alert: Alert, runbook_url: str | None = None) -> SlackMessage
         {"type": "header", "text": {"type": "plain_text", "text": title[:150], "emoji": True}},
         {"type": "section", "text": {"type": "mrkdwn", "text": numbers[:3000]}},
     ]
-    table = examples_table(alert)
+    table = examples_table(alert, zone)
     if table:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": table[:3000]}})
     steps = next_steps(alert)

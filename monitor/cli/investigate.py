@@ -202,6 +202,7 @@ def timeline(
 @click.option("--prediction", "prediction_id", help="One prediction: every version, compared.")
 def explain(config_path: str | None, date: dt.datetime, prediction_id: str | None) -> None:
     """Which recorded store version the flagged predictions of a date were built from."""
+    from checks.times import for_people
     from monitor.persistence.history import History, around, merge_versions, unseen_before
     from monitor.pipeline.attribution import ATTRIBUTED, attribution_batches, explain_prediction
     from monitor.pipeline.plan import build_checks, tables_of
@@ -234,7 +235,7 @@ def explain(config_path: str | None, date: dt.datetime, prediction_id: str | Non
     first = rows[0]
     click.echo(
         f"prediction {prediction_id} ({day}) made "
-        f"{first['made_at'].astimezone(zone):%Y-%m-%d %H:%M:%S %Z}, logged quality "
+        f"{for_people(first['made_at'], zone, 'seconds')}, logged quality "
         f"{first['logged_quality']}; the store now has {first['store_quality']}"
     )
     click.echo(f"  logged features {first['logged_values']}")
@@ -245,6 +246,6 @@ def explain(config_path: str | None, date: dt.datetime, prediction_id: str | Non
             continue
         mark = "USED" if r["attributed"] else ("match" if r["matched"] else "-")
         click.echo(
-            f"  {mark:<5} version written {r['written_at'].astimezone(zone):%Y-%m-%d %H:%M:%S %Z}"
+            f"  {mark:<5} version written {for_people(r['written_at'], zone, 'seconds')}"
             f" quality {r['quality']} features {r['named_values']}"
         )

@@ -130,7 +130,7 @@ def print_outcome(
 
         worst = max(firing, key=lambda a: (a.severity == "critical", a.affected))
         click.echo("\nWhat Slack would get for the worst alert (set alerts.slack to post it):")
-        click.echo(as_text(firing_message(worst, config.alerts.runbook_url)))
+        click.echo(as_text(firing_message(worst, config.alerts.runbook_url, zone=config.zone())))
 
 
 def print_estimate(config: Config, window: DateWindow, fmt: str) -> int:

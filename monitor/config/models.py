@@ -148,13 +148,10 @@ class StateConfig(Strict):
 
 class SilenceRule(Strict):
     match: dict[str, str]
+    # Without an offset, wall-clock time in the config's `timezone` (as `silence add
+    # --until` reads it); the pipeline localizes it (checks.times.localized).
     until: dt.datetime
     reason: str = ""
-
-    @field_validator("until")
-    @classmethod
-    def _aware(cls, v: dt.datetime) -> dt.datetime:
-        return v if v.tzinfo else v.replace(tzinfo=dt.UTC)
 
 
 class InhibitRule(Strict):

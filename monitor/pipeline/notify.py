@@ -26,6 +26,7 @@ from alerts.lifecycle import AlertState, Notification, RunScope, Transition, eva
 from alerts.silences import Inhibit, Silence
 from alerts.sinks.base import Attachment
 from checks.durations import parse_duration
+from checks.times import localized
 from monitor.clock import now_utc
 from monitor.config import Config
 from monitor.persistence.alert_state import StateStore
@@ -227,7 +228,10 @@ def _evaluate(
     stored_silences: list[Silence],
 ) -> Transition:
     """The lifecycle with the config's rules: one place for notify and --dry-run."""
-    silences = [Silence(s.match, s.until, s.reason) for s in config.alerts.silences]
+    zone = config.zone()  # a configured `until` without an offset is wall-clock time there
+    silences = [
+        Silence(s.match, localized(s.until, zone), s.reason) for s in config.alerts.silences
+    ]
     return evaluate(
         previous,
         report.results,

@@ -114,6 +114,7 @@ def _slack(config: Config, slack: SlackConfig, env: Mapping[str, str]) -> Sink:
         runbook_url=config.alerts.runbook_url,
         max_retries=slack.max_retries,
         attach_timeline=slack.attach_timeline,
+        zone=config.zone(),
     )
     return SlackSink(settings)
 

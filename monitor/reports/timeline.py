@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from alerts.content import display_name
+from checks.times import for_people
 from monitor.config import Config
 from monitor.persistence.alert_state import StateStore
 from monitor.persistence.history import History, Version, around, merge_versions
@@ -86,10 +87,9 @@ def _batch_text(t: Timeline, b: Batch) -> str:
         return f"{made} -> no recorded version matches"
     stale = ""
     if b.superseded_at is not None and b.superseded_at <= b.made_at_min:
-        stale = f", already replaced at {b.superseded_at.astimezone(t.zone):%H:%M:%S}"
-    return (
-        f"{made} -> version {v.label} (written {v.written_at.astimezone(t.zone):%H:%M:%S}){stale}"
-    )
+        stale = f", already replaced at {for_people(b.superseded_at, t.zone, 'clock')}"
+    written = for_people(v.written_at, t.zone, "clock")
+    return f"{made} -> version {v.label} (written {written}){stale}"
 
 
 def events(t: Timeline) -> list[tuple[dt.datetime, str, str]]:
@@ -105,7 +105,7 @@ def as_text(t: Timeline) -> str:
     if not t.versions and not t.batches:
         lines.append("  nothing recorded for this date (is `history` on, and has featmon run?)")
     for at, kind, text in events(t):
-        lines.append(f"  {at.astimezone(t.zone):%Y-%m-%d %H:%M:%S %Z}  {kind:<14} {text}")
+        lines.append(f"  {for_people(at, t.zone, 'seconds')}  {kind:<14} {text}")
     stale = [
         b
         for b in t.batches
@@ -126,6 +126,6 @@ def as_text(t: Timeline) -> str:
         lines.append(f"  {n} of {total} predictions match no recorded version")
         unknown = [v for v in t.versions if not v.known]
         if unknown:
-            times = ", ".join(f"{v.written_at.astimezone(t.zone):%H:%M:%S}" for v in unknown)
+            times = ", ".join(for_people(v.written_at, t.zone, "seconds") for v in unknown)
             lines.append(f"  writes featmon did not see (values unknown): {times}")
     return "\n".join(lines)
