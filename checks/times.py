@@ -61,11 +61,11 @@ def later_for_people(
     moment: dt.datetime, anchor: dt.datetime, zone: dt.tzinfo, *, seconds: bool = True
 ) -> str:
     """A time in a sentence that already gave `anchor` in full: the time of day (`18:05 EST`)
-    when both are on the same local day, else with its month and day (`02-02 18:05:00 EST`)."""
+    when both are on the same local day, else with its month and day (`02-02 18:05 EST`)."""
     same_day = utc(moment).astimezone(zone).date() == utc(anchor).astimezone(zone).date()
-    if not same_day:
-        return for_people(moment, zone, "short")
-    return for_people(moment, zone, "clock" if seconds else "clock_minutes")
+    if same_day:
+        return for_people(moment, zone, "clock" if seconds else "clock_minutes")
+    return for_people(moment, zone, "short" if seconds else "short_minutes")
 
 
 def localized(moment: dt.datetime, zone: dt.tzinfo) -> dt.datetime:

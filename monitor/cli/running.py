@@ -271,15 +271,14 @@ def run_command(
     """Run the checks on their schedules until SIGTERM (the long-running daemon)."""
     import logging
 
+    from monitor.clock import LogFormatter
     from monitor.pipeline.daemon import run_daemon, scheduled_run
     from monitor.pipeline.notify import flush_pending
 
     config = load(config_path)
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(LogFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     # featmon's own INFO lines (heartbeats, lock waits) are the daemon's log; libraries'
     # INFO chatter (sqlglot reports each transpile detail) is not.
     logging.getLogger("sqlglot").setLevel(logging.WARNING)
