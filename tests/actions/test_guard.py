@@ -5,6 +5,7 @@ over HTTP, and the BigQuery emulator."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import sys
 import threading
@@ -236,3 +237,17 @@ def test_the_bigquery_guard_one_partition_pruned_query_per_lookup(
             assert param["parameterType"]["type"] == "DATE"
     finally:
         proxy.stop()
+
+
+def test_the_guard_bench_runs_on_a_tiny_store_and_prints_its_line() -> None:
+    """(Its numbers are not asserted here: docs/benchmarks.md has a run.)"""
+    argv = [sys.executable, str(ROOT / "bench" / "guard.py"), "--calls", "3", "--repeat", "1"]
+    proc = subprocess.run(
+        [*argv, "--dates", "3", "--players", "5"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    last = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(last["ratios"]) == {"duckdb", "endpoint"}
+    assert set(last["per_call_us"]) == {
+        "duckdb_uncached", "duckdb_cached", "endpoint_uncached", "endpoint_cached",
+    }  # fmt: skip
