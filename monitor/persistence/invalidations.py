@@ -157,10 +157,14 @@ class InvalidationLog:
     def unsent(self, target: str) -> list[LoggedEvent]:
         """Pending (or interrupted) rows of a target, in write order per game date."""
         params = Params()
+        p_pending, p_sending = (
+            params.string("pending", "pending"),
+            params.string("sending", "sending"),
+        )
         rows = self._run(
             f"SELECT fingerprint, target, game_date, status, error, payload FROM {self.table} "
             f"WHERE target = {params.string('target', target)} "
-            "AND status IN ('pending', 'sending') ORDER BY game_date, written_at, fingerprint",
+            f"AND status IN ({p_pending}, {p_sending}) ORDER BY game_date, written_at, fingerprint",
             params,
         )
         return [
