@@ -26,12 +26,14 @@ from monitor.config.models import Config
 ENV_VAR = "FEATMON_CONFIG"
 DEFAULT_FILE = "config.yaml"
 _INTERPOLATION = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-# The SecretStr fields of SlackConfig and WebhookConfig, as config paths (`*`: any key).
+# The SecretStr fields of the models (Slack, the webhooks), as config paths (`*`: any key).
 SECRET_FIELDS = (
     "alerts.slack.token",
     "alerts.slack.webhook_url",
     "alerts.webhook.url",
     "alerts.webhook.headers.*",
+    "actions.invalidation.webhook.url",
+    "actions.invalidation.webhook.headers.*",
 )
 
 

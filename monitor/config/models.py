@@ -266,6 +266,57 @@ class HistoryConfig(Strict):
     audit_log: AuditLogConfig | None = None
 
 
+_TOPIC = re.compile(
+    r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/topics/[A-Za-z][A-Za-z0-9._~+%-]{2,254}$"
+)
+
+
+class InvalidationWebhook(Strict):
+    """Where store-write events are POSTed as JSON. The URL and header values often carry
+    tokens: give them as `${ENV_VAR}`; they are resolved only when sending, never printed."""
+
+    url: SecretStr
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _url(self) -> InvalidationWebhook:
+        require_http_url(self.url.get_secret_value(), "url")
+        return self
+
+
+class InvalidationConfig(Strict):
+    """The cache-invalidation signal: one event per new store version of a game date that
+    is today or later (docs/actions.md), to a Pub/Sub topic and/or a webhook."""
+
+    # projects/P/topics/T; the client honours PUBSUB_EMULATOR_HOST (tests, local runs).
+    pubsub_topic: str | None = None
+    webhook: InvalidationWebhook | None = None
+    # Bound on one publish or POST; an event not confirmed in time stays pending.
+    timeout: Duration = "10s"
+    # Versions recorded this long ago and not announced yet (a run that died between
+    # recording and announcing) are announced by the next run.
+    catch_up: Duration = "1h"
+
+    @field_validator("pubsub_topic")
+    @classmethod
+    def _topic(cls, v: str | None) -> str | None:
+        if v is not None and not _TOPIC.match(v):
+            raise ValueError(f"{v!r} is not a topic name (projects/PROJECT/topics/TOPIC)")
+        return v
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> InvalidationConfig:
+        if self.pubsub_topic is None and self.webhook is None:
+            raise ValueError("give `pubsub_topic`, `webhook`, or both")
+        return self
+
+
+class ActionsConfig(Strict):
+    """What featmon does besides telling people (docs/actions.md)."""
+
+    invalidation: InvalidationConfig | None = None
+
+
 def _checks_model() -> type[BaseModel]:
     fields: dict[str, Any] = {
         name: (check.settings_model | None, None) for name, check in CHECKS.items()
@@ -291,6 +342,7 @@ class Config(Strict):
     state: StateConfig = StateConfig()
     history: HistoryConfig | None = None
     grading: GradingTable | None = None
+    actions: ActionsConfig = ActionsConfig()
     # `featmon run`: a cron string in `timezone` or {every: 5m}; checks may override.
     schedule: str | dict[str, str] = Field(default_factory=lambda: {"every": "5m"})
 
@@ -356,6 +408,10 @@ class Config(Strict):
                     f"checks.{name}: needs feature_store.feature_names_column and "
                     "feature_values_column"
                 )
+        if self.actions.invalidation is not None and self.history is None:
+            problems.append(
+                "actions.invalidation: needs `history` (the store versions it announces)"
+            )
         if problems:
             # Each line already names its field; parse_config splits them back out.
             raise ValueError("\n".join(problems))

@@ -48,22 +48,25 @@ class LeaseBusy(WarehouseError):
 
 
 @contextlib.contextmanager
-def lease(store: StateStore, now: dt.datetime, max_wait_s: float) -> Iterator[None]:
+def lease(
+    store: StateStore, now: dt.datetime, max_wait_s: float, name: str = LEASE
+) -> Iterator[None]:
     """One run at a time decides and sends notifications (a Scheduler retry or a manual
-    run overlapping the scheduled one): the second waits, then sees the first's state."""
+    run overlapping the scheduled one): the second waits, then sees the first's state.
+    (`name`: another lease on the same table, e.g. the invalidation signal's.)"""
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     deadline = time.monotonic() + max_wait_s
-    while not store.acquire(LEASE, holder, now, LEASE_TTL):
+    while not store.acquire(name, holder, now, LEASE_TTL):
         if time.monotonic() > deadline:
             raise LeaseBusy(
                 f"another featmon run holds the notification lease; gave up after {max_wait_s:g}s"
             )
-        log.info("another featmon run is notifying; waiting for its lease")
+        log.info("another featmon run holds the %s lease; waiting for it", name)
         time.sleep(1.0)
     try:
         yield
     finally:
-        store.release(LEASE, holder, now)
+        store.release(name, holder, now)
 
 
 def open_state(config: Config) -> tuple[Warehouse, StateStore]:

@@ -89,7 +89,21 @@ def _secret_fields(config: Config) -> list[tuple[str, str]]:
         out += [
             (f"alerts.webhook.headers.{k}", v.get_secret_value()) for k, v in hook.headers.items()
         ]
+    invalidation = config.actions.invalidation
+    if invalidation is not None and invalidation.webhook is not None:
+        prefix = "actions.invalidation.webhook"
+        out.append((f"{prefix}.url", invalidation.webhook.url.get_secret_value()))
+        out += [
+            (f"{prefix}.headers.{k}", v.get_secret_value())
+            for k, v in invalidation.webhook.headers.items()
+        ]
     return out
+
+
+def secrets_under(config: Config, prefix: str, env: Mapping[str, str]) -> dict[str, str]:
+    """The configured secret fields under `prefix` (a config path), resolved from `env` at
+    sending time; `SecretUnset` names the first whose variable is unset."""
+    return _resolved(config, env, prefix)
 
 
 def _resolved(config: Config, env: Mapping[str, str], prefix: str) -> dict[str, str]:
