@@ -25,6 +25,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from alerts.content import StepContext
 from alerts.lifecycle import Notification
 from alerts.sinks.base import Attachment, Delivery, Envelope
 from alerts.sinks.slack_message import SlackMessage, firing_message, resolved_message
@@ -60,6 +61,8 @@ class SlackSettings:
     max_retries: int = 2
     # Upload the game date's timeline PNG into a new alert's thread (needs files:write).
     attach_timeline: bool = False
+    # The next steps' config path, coordinator and zone (dated per message).
+    steps: StepContext = field(default_factory=StepContext)
 
 
 class SlackSink:
@@ -108,7 +111,8 @@ class SlackSink:
                 return reply
             return self._update(channel, ts, message)
         assert note.alert is not None
-        message = firing_message(note.alert, self.settings.runbook_url)
+        steps = self.settings.steps.at(envelope.created_at)
+        message = firing_message(note.alert, self.settings.runbook_url, steps)
         if note.kind == "firing" or ts is None:
             posted = self._post(channel, message, metadata=_metadata(note, envelope.id))
             if posted.ok and note.kind == "firing":

@@ -11,7 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from alerts.content import MAX_EXAMPLES, display_name, examples_table, next_steps, where
+from alerts.content import (
+    MAX_EXAMPLES,
+    StepContext,
+    display_name,
+    examples_table,
+    headline,
+    next_steps,
+    where,
+)
 from alerts.lifecycle import AlertState
 from alerts.model import Alert
 
@@ -30,7 +38,9 @@ class SlackMessage:
     blocks: list[dict[str, Any]]
 
 
-def firing_message(alert: Alert, runbook_url: str | None = None) -> SlackMessage:
+def firing_message(
+    alert: Alert, runbook_url: str | None = None, steps: StepContext | None = None
+) -> SlackMessage:
     icon = SEVERITY_ICON.get(alert.severity, ":warning:")
     name, day = display_name(alert.check, alert.feature), where(alert.game_date)
     if alert.kind == "error":
@@ -38,10 +48,7 @@ def firing_message(alert: Alert, runbook_url: str | None = None) -> SlackMessage
         numbers = alert.summary
     else:
         title = f"{icon} {alert.severity.upper()} {name} · {day}"
-        numbers = (
-            f"*{alert.affected} / {alert.total} predictions ({100 * alert.affected_ratio:.1f}%)*"
-            f"\n{alert.summary}"
-        )
+        numbers = f"{headline(alert)}\n{alert.summary}"
         if alert.meaning:
             numbers += f"\n_{alert.meaning}_"
         used = alert.details.get("attribution_summary")
@@ -54,10 +61,10 @@ def firing_message(alert: Alert, runbook_url: str | None = None) -> SlackMessage
     table = examples_table(alert)
     if table:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": table[:3000]}})
-    steps = next_steps(alert)
+    todo = next_steps(alert, steps)
     if runbook_url:
-        steps += f"\n• Runbook: <{runbook_url}|what to do>"
-    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": steps}})
+        todo += f"\n• Runbook: <{runbook_url}|what to do>"
+    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": todo}})
     blocks.append(
         {
             "type": "context",
