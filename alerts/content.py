@@ -240,9 +240,9 @@ def _missing_features_steps(alert: Alert, ctx: StepContext, dated: list[str]) ->
     elif shown:
         steps.append(f"• Which rows: no store row for {entity} {', '.join(shown)}{more}")
     steps.append(
-        f"• Backfill: rerun the feature-store write for {where(alert.game_date)} (it writes "
-        "the missing rows; the predictions already made from no features stay wrong until "
-        f"regenerated), then `{ctx.command('check', '--only', 'missing_features', *dated)}`"
+        f"• Backfill: rerun the feature-store write for {where(alert.game_date)} (it adds "
+        "the missing rows; predictions already made are not changed by it), then "
+        f"`{ctx.command('check', '--only', 'missing_features', *dated)}`"
     )
     return steps
 
