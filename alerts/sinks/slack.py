@@ -25,10 +25,10 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from alerts.content import StepContext
 from alerts.lifecycle import Notification
 from alerts.sinks.base import Attachment, Delivery, Envelope
 from alerts.sinks.slack_message import SlackMessage, firing_message, resolved_message
+from alerts.steps import StepContext
 
 log = logging.getLogger("featmon.slack")
 

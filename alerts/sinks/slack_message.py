@@ -11,17 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from alerts.content import (
-    MAX_EXAMPLES,
-    StepContext,
-    display_name,
-    examples_table,
-    headline,
-    next_steps,
-    where,
-)
+from alerts.content import MAX_EXAMPLES, display_name, examples_table, headline, where
 from alerts.lifecycle import AlertState
 from alerts.model import Alert
+from alerts.steps import StepContext, next_steps
 
 __all__ = ["MAX_EXAMPLES", "SlackMessage", "as_text", "firing_message", "resolved_message"]
 

@@ -10,8 +10,8 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from alerts.content import StepContext
 from alerts.sinks.base import Delivery, Envelope, Sink
+from alerts.steps import StepContext
 from checks.durations import parse_duration
 from monitor.config import Config, SecretUnset, resolve_secret, unset_variables
 from monitor.config.models import SlackConfig, WebhookConfig, require_http_url

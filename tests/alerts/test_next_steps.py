@@ -10,8 +10,8 @@ import shlex
 
 import pytest
 
-from alerts.content import StepContext, next_steps
 from alerts.model import Alert
+from alerts.steps import StepContext, next_steps
 
 TODAY = dt.date(2026, 11, 29)
 CONFIG = "/etc/featmon/prod config.yaml"  # a space: the printed commands must quote it
