@@ -17,6 +17,7 @@ from monitor.config.models import Config
 
 # The sections that name warehouse objects (never `alerts`: it holds secrets).
 _SECTIONS = ("feature_store", "predictions", "grading", "history", "warehouse", "state")
+_DOTTED = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$-]*")
 _PREFIX = re.compile(r"^featmon cannot run check \S+: ")
 _SUGGESTIONS = re.compile(r"did you mean|candidate bindings", re.IGNORECASE)
@@ -56,14 +57,14 @@ def _leaves(value: Any, path: str) -> Iterator[tuple[str, str]]:
 
 
 def _names(text: str) -> set[str]:
-    """Identifiers in `text`, and each dotted table name's last part."""
+    """Identifiers in `text`: a dotted table name as itself and its table part (not its
+    dataset, which other tables share), and every other word."""
     out = set()
-    for word in _IDENTIFIER.findall(text):
+    for dotted in _DOTTED.findall(text):
+        out |= {dotted.lower(), dotted.rsplit(".", 1)[-1].lower()}
+    for word in _IDENTIFIER.findall(_DOTTED.sub(" ", text)):
         if word.lower() not in _SQL_WORDS and len(word) > 2:
             out.add(word.lower())
-    for dotted in re.findall(r"[A-Za-z0-9_.-]+\.[A-Za-z0-9_-]+", text):
-        out.add(dotted.lower())
-        out.add(dotted.rsplit(".", 1)[-1].lower())
     return out
 
 
