@@ -28,6 +28,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from alerts.lifecycle import Notification
 from alerts.sinks.base import Attachment, Delivery, Envelope
 from alerts.sinks.slack_message import SlackMessage, firing_message, resolved_message
+from alerts.steps import StepContext
 
 log = logging.getLogger("featmon.slack")
 
@@ -62,6 +63,8 @@ class SlackSettings:
     attach_timeline: bool = False
     # The config's `timezone`: every time a message shows is in it, with its abbreviation.
     zone: dt.tzinfo = dt.UTC
+    # The next steps' config path, coordinator and zone (dated per message).
+    steps: StepContext = field(default_factory=StepContext)
 
 
 class SlackSink:
@@ -110,7 +113,10 @@ class SlackSink:
                 return reply
             return self._update(channel, ts, message)
         assert note.alert is not None
-        message = firing_message(note.alert, self.settings.runbook_url, zone=self.settings.zone)
+        steps = self.settings.steps.at(envelope.created_at)
+        message = firing_message(
+            note.alert, self.settings.runbook_url, steps, zone=self.settings.zone
+        )
         if note.kind == "firing" or ts is None:
             posted = self._post(channel, message, metadata=_metadata(note, envelope.id))
             if posted.ok and note.kind == "firing":

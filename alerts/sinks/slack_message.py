@@ -12,9 +12,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from alerts.content import MAX_EXAMPLES, display_name, examples_table, next_steps, where
+from alerts.content import MAX_EXAMPLES, display_name, examples_table, headline, where
 from alerts.lifecycle import AlertState
 from alerts.model import Alert
+from alerts.steps import StepContext, next_steps
 
 __all__ = ["MAX_EXAMPLES", "SlackMessage", "as_text", "firing_message", "resolved_message"]
 
@@ -32,7 +33,11 @@ class SlackMessage:
 
 
 def firing_message(
-    alert: Alert, runbook_url: str | None = None, *, zone: dt.tzinfo
+    alert: Alert,
+    runbook_url: str | None = None,
+    steps: StepContext | None = None,
+    *,
+    zone: dt.tzinfo,
 ) -> SlackMessage:
     """`zone`: the config's, which every time in the message is shown in."""
     icon = SEVERITY_ICON.get(alert.severity, ":warning:")
@@ -42,10 +47,7 @@ def firing_message(
         numbers = alert.summary
     else:
         title = f"{icon} {alert.severity.upper()} {name} · {day}"
-        numbers = (
-            f"*{alert.affected} / {alert.total} predictions ({100 * alert.affected_ratio:.1f}%)*"
-            f"\n{alert.summary}"
-        )
+        numbers = f"{headline(alert)}\n{alert.summary}"
         if alert.meaning:
             numbers += f"\n_{alert.meaning}_"
         used = alert.details.get("attribution_summary")
@@ -58,10 +60,10 @@ def firing_message(
     table = examples_table(alert, zone)
     if table:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": table[:3000]}})
-    steps = next_steps(alert)
+    todo = next_steps(alert, steps)
     if runbook_url:
-        steps += f"\n• Runbook: <{runbook_url}|what to do>"
-    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": steps}})
+        todo += f"\n• Runbook: <{runbook_url}|what to do>"
+    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": todo}})
     blocks.append(
         {
             "type": "context",

@@ -90,7 +90,8 @@ def print_outcome(
     """The run as on-call reads it: notifications (dry run), problems on stderr, then the
     results (a table, or the JSON contract) and one status line."""
     from alerts.model import alerts_from
-    from monitor.pipeline.sinks import has_sinks
+    from monitor.clock import now_utc
+    from monitor.pipeline.sinks import has_sinks, step_context
     from monitor.reports import output
 
     report = outcome.report
@@ -130,7 +131,9 @@ def print_outcome(
 
         worst = max(firing, key=lambda a: (a.severity == "critical", a.affected))
         click.echo("\nWhat Slack would get for the worst alert (set alerts.slack to post it):")
-        click.echo(as_text(firing_message(worst, config.alerts.runbook_url, zone=config.zone())))
+        steps = step_context(config).at(now_utc())
+        message = firing_message(worst, config.alerts.runbook_url, steps, zone=config.zone())
+        click.echo(as_text(message))
 
 
 def print_estimate(config: Config, window: DateWindow, fmt: str) -> int:

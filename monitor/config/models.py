@@ -243,6 +243,22 @@ class AlertsConfig(Strict):
     cloud_logging: CloudLoggingConfig | None = None
 
 
+class RemediationConfig(Strict):
+    """How the platform fixes a date's predictions. Only the coordinator's URL for now:
+    alert messages print the exact `POST <coordinator_url>/regenerate-with-supersede`
+    request for the dates regenerating can still fix (issue 13 adds the rest: mode, the
+    API key's variable, limits)."""
+
+    coordinator_url: str | None = None
+
+    @field_validator("coordinator_url")
+    @classmethod
+    def _http(cls, v: str | None) -> str | None:
+        if v is not None:
+            require_http_url(v, "coordinator_url")
+        return v
+
+
 class AuditLogConfig(Strict):
     """BigQuery audit logs in Cloud Logging: finished jobs whose destination is the store."""
 
@@ -343,11 +359,15 @@ class Config(Strict):
     history: HistoryConfig | None = None
     grading: GradingTable | None = None
     actions: ActionsConfig = ActionsConfig()
+    remediation: RemediationConfig = RemediationConfig()
     # `featmon run`: a cron string in `timezone` or {every: 5m}; checks may override.
     schedule: str | dict[str, str] = Field(default_factory=lambda: {"every": "5m"})
 
     # Set by load_config: where relative paths are resolved from.
     base_dir: Path = Field(default=Path("."), exclude=True)
+    # Set by load_config: the file as given, when it is not the default ./config.yaml (the
+    # commands an alert message prints repeat it as `--config`, so they work as printed).
+    source: str | None = Field(default=None, exclude=True)
 
     @field_validator("timezone")
     @classmethod

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from alerts.lifecycle import RunScope
@@ -133,14 +133,28 @@ def run_cycle(
     except WarehouseError as e:
         return RunReport(
             window=window,
-            results=[error_result(c, str(e)) for c in checks],
+            results=with_config_keys(config, [error_result(c, str(e)) for c in checks]),
             checks=[c.name for c in checks],
             problems=problems,
         )
     with wh:
         report = run_checks(config, wh, window, checks, now)
     report.problems[:0] = problems
+    report.results = with_config_keys(config, report.results)
     return report
+
+
+def with_config_keys(config: Config, results: list[CheckResult]) -> list[CheckResult]:
+    """Each "cannot run" result with `details.config_keys`: the keys its error is about
+    (monitor/config/keys.py), which its alert names with `featmon validate`."""
+    from monitor.config.keys import config_keys
+
+    return [
+        replace(r, details={**r.details, "config_keys": config_keys(config, r.check, r.message)})
+        if r.status == "error"
+        else r
+        for r in results
+    ]
 
 
 def record_history(config: Config, window: DateWindow, now: dt.datetime) -> list[str]:

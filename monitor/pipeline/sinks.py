@@ -11,9 +11,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from alerts.sinks.base import Delivery, Envelope, Sink
+from alerts.steps import StepContext
 from checks.durations import parse_duration
 from monitor.config import Config, SecretUnset, resolve_secret, unset_variables
 from monitor.config.models import SlackConfig, WebhookConfig, require_http_url
+
+
+def step_context(config: Config) -> StepContext:
+    """What an alert message's next steps take from the config: the file to repeat as
+    `--config`, the coordinator to regenerate with, the zone that says which dates are
+    played (the sink dates it per message)."""
+    return StepContext(
+        config_path=config.source,
+        coordinator_url=config.remediation.coordinator_url,
+        timezone=config.timezone,
+    )
 
 
 def has_sinks(config: Config) -> bool:
@@ -129,6 +141,7 @@ def _slack(config: Config, slack: SlackConfig, env: Mapping[str, str]) -> Sink:
         max_retries=slack.max_retries,
         attach_timeline=slack.attach_timeline,
         zone=config.zone(),
+        steps=step_context(config),
     )
     return SlackSink(settings)
 

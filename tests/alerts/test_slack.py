@@ -105,7 +105,8 @@ def test_a_firing_alert_is_posted_with_blocks_fallback_and_routing(slack: SlackS
     assert all(row.split()[-2:] == ["65.46", "87.59"] for row in rows)
     assert not any(p in json.dumps(body) for p in PLAYERS[5:])  # the sixth and seventh: not shown
     assert "featmon sql quality_mismatch --date 2026-02-03" in texts
-    assert "regenerate-with-supersede" in texts and '"game_date": "2026-02-03"' in texts
+    # No coordinator configured: the step says how to get the exact request.
+    assert "regenerate-with-supersede" in texts and "remediation.coordinator_url" in texts
     assert "https://runbooks.example/featmon" in texts
     assert body["metadata"]["event_payload"]["fingerprint"] == firing().state.fingerprint
 
