@@ -107,10 +107,11 @@ def test_a_firing_alert_is_posted_with_blocks_fallback_and_routing(slack: SlackS
     assert "featmon sql quality_mismatch --date 2026-02-03" in texts
     assert "regenerate-with-supersede" in texts and '"game_date": "2026-02-03"' in texts
     assert "https://runbooks.example/featmon" in texts
-    assert body["metadata"]["event_payload"]["fingerprint"] == firing().state.fingerprint
+    assert body["metadata"]["event_payload"]["fingerprints"] == [firing().state.fingerprint]
+    assert body["metadata"]["event_payload"]["notification_id"] == "n1"
 
 
-def test_growth_updates_the_message_and_resolution_replies_then_updates(
+def test_growth_updates_the_message_and_resolution_updates_then_replies(
     slack: SlackStandIn,
 ) -> None:
     s = sink(slack)
@@ -118,8 +119,11 @@ def test_growth_updates_the_message_and_resolution_replies_then_updates(
     first_ts = where(first.ref)["ts"]
     grown = Notification("update", firing(102).state, firing(102).alert)
     assert s.deliver(env(grown, first.ref)).ok
-    assert slack.calls[-1]["method"] == "chat.update"
-    assert slack.calls[-1]["body"]["ts"] == first_ts
+    update, reply = slack.calls[-2], slack.calls[-1]
+    assert update["method"] == "chat.update" and update["body"]["ts"] == first_ts
+    assert "*102 / 147 predictions (69.4%)*" in json.dumps(update["body"]["blocks"])
+    assert reply["body"]["thread_ts"] == first_ts and not reply["body"].get("reply_broadcast")
+    assert "grew: 102 / 147 predictions" in json.dumps(reply["body"]["blocks"])
     resolved = AlertState(
         **{
             **firing().state.__dict__,
@@ -129,7 +133,7 @@ def test_growth_updates_the_message_and_resolution_replies_then_updates(
         }
     )
     assert s.deliver(env(Notification("resolved", resolved), first.ref)).ok
-    reply, update = slack.calls[-2], slack.calls[-1]
+    update, reply = slack.calls[-2], slack.calls[-1]
     assert reply["method"] == "chat.postMessage" and reply["body"]["thread_ts"] == first_ts
     assert "Resolved: the check passes (was 102 / 147" in json.dumps(reply["body"])
     assert update["method"] == "chat.update" and "RESOLVED" in update["body"]["text"]

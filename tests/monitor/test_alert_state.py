@@ -1,5 +1,6 @@
 """The notification log across featmon versions: a log written when it kept Slack's channel
-and ts gets the sink-neutral `ref` column added on first use, and its rows still load."""
+and ts gets the sink-neutral `ref` and the `group_id` columns added on first use, and its
+rows still load."""
 
 from __future__ import annotations
 
@@ -24,16 +25,16 @@ def test_an_older_notification_log_gains_the_ref_column(tmp_path: Path) -> None:
     store.ensure()
     store.ensure()  # idempotent
     columns = [r[0] for r in wh.con.execute("DESCRIBE featmon_state.notifications").fetchall()]
-    assert "ref" in columns and "channel" in columns  # added, nothing dropped
+    assert {"ref", "group_id", "channel"} <= set(columns)  # added, nothing dropped
     wh.execute(
         "INSERT INTO featmon_state.notifications (id, fingerprint, kind, sink, status, attempts,"
-        " created_at, updated_at, error, payload) VALUES ('n1', 'fp', 'firing', 'slack', 'sent',"
-        " 1, $now, $now, '', '{}')",
+        " created_at, updated_at, error, payload, group_id) VALUES ('n1', 'fp', 'firing',"
+        " 'slack', 'sent', 1, $now, $now, '', '{}', 'g1')",
         {"now": NOW},
     )
     store.mark_sent("n1", '{"channel": "C1", "ts": "1.2"}', NOW)
-    assert store.ref_of("fp", "slack") == '{"channel": "C1", "ts": "1.2"}'
-    assert store.ref_of("fp", "webhook") is None
+    assert store.group_ref("g1", "slack") == '{"channel": "C1", "ts": "1.2"}'
+    assert store.group_ref("g1", "webhook") is None
     wh.close()
 
 
