@@ -128,14 +128,20 @@ def _numbers(alert: Alert) -> str:
     return text
 
 
-def _steps(alert: Alert, runbook_url: str | None) -> str:
-    steps = escape(next_steps(alert))
+def _steps(alert: Alert, runbook_url: str | None, shown: set[str]) -> str:
+    """The alert's next steps, less those an alert above it in the group already shows
+    (the date's impact and story are the same for all of them), and its fingerprint."""
+    lines = escape(next_steps(alert)).splitlines()
     if runbook_url:
-        steps += f"\n• Runbook: <{escape(runbook_url)}|what to do>"
-    return steps + f"\nfeatmon · fingerprint `{alert.fingerprint}`"
+        lines.append(f"• Runbook: <{escape(runbook_url)}|what to do>")
+    fresh = [line for line in lines if line not in shown]
+    shown.update(fresh)
+    return "\n".join([*fresh, f"featmon · fingerprint `{alert.fingerprint}`"])
 
 
-def _alert_blocks(note: Notification, runbook_url: str | None) -> list[dict[str, Any]]:
+def _alert_blocks(
+    note: Notification, runbook_url: str | None, shown: set[str]
+) -> list[dict[str, Any]]:
     """A firing alert in full (numbers, examples, next steps), a resolved one in a line."""
     icon = SEVERITY_ICON.get(note.state.labels.get("severity", ""), ":warning:")
     alert = note.alert
@@ -151,7 +157,7 @@ def _alert_blocks(note: Notification, runbook_url: str | None) -> list[dict[str,
     table = examples_table(alert)
     if table:
         blocks.append(section(escape(table)))
-    blocks.append(section(_steps(alert, runbook_url)))
+    blocks.append(section(_steps(alert, runbook_url, shown)))
     return blocks
 
 
@@ -214,8 +220,9 @@ def group_message(
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": _counts(members)}]}
         )
+    shown: set[str] = set()
     for i, note in enumerate(members):
-        more = _alert_blocks(note, runbook_url)
+        more = _alert_blocks(note, runbook_url, shown)
         divider = [{"type": "divider"}] if len(blocks) > 2 else []
         # Room for these blocks and, if any alert is left after them, the "and N more".
         if len(blocks) + len(divider) + len(more) + (i < len(members) - 1) > MAX_BLOCKS:
@@ -312,15 +319,15 @@ def as_text(message: SlackMessage) -> str:
 
 
 def preview_group(alerts: Sequence[Alert], group_by: Sequence[str]) -> list[Notification]:
-    """The worst alert's group as a first message would show it (the console preview when
-    no Slack is configured): the alerts with its group labels."""
+    """The group of the worst alert (most severe, then most predictions affected) as its
+    first message would show it (the console preview when no Slack is configured)."""
     import datetime as dt
 
     from alerts.grouping import SEVERITY_RANK, group_labels
 
     if not alerts:
         return []
-    worst = min(alerts, key=lambda a: (SEVERITY_RANK.get(a.severity, 3), -a.affected_ratio))
+    worst = min(alerts, key=lambda a: (SEVERITY_RANK.get(a.severity, 3), -a.affected))
     key = group_labels(worst.labels, worst.summary, group_by)
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     return [
