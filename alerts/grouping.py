@@ -89,10 +89,17 @@ def severity_of(note: Notification) -> str:
 
 
 def ordered(members: Sequence[Notification]) -> list[Notification]:
-    """How a group lists its alerts: firing first, then by severity, then affected share."""
+    """How a group lists its alerts: firing first, then by severity, then affected share
+    (then by name, so that a message reads the same at every edit)."""
     return sorted(
         members,
-        key=lambda n: (not is_firing(n), SEVERITY_RANK.get(severity_of(n), 3), -share(n)),
+        key=lambda n: (
+            not is_firing(n),
+            SEVERITY_RANK.get(severity_of(n), 3),
+            -share(n),
+            n.state.labels.get("check", ""),
+            n.state.labels.get("feature", ""),
+        ),
     )
 
 

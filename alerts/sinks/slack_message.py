@@ -98,19 +98,21 @@ def title_of(note: Notification) -> str:
     return f"{severity} {_name(labels)} · {labels.get('game_date') or where(None)}"
 
 
-def resolution(state: AlertState, outcome: str = "") -> str:
+def resolution(state: AlertState) -> str:
     """Why it resolved, and what it was (a check that could not run affected nothing)."""
     reason = state.resolved_reason or "no longer firing"
     if state.labels.get("kind") == "error":
-        text = f"Resolved: {reason}."
-    else:
-        text = (
-            f"Resolved: {reason} "
-            f"(was {state.notified_affected} / {state.total} predictions affected)."
-        )
-    if outcome:
-        text += f"\n*Outcome:* {escape(outcome)}"
-    return text
+        return f"Resolved: {reason}."
+    return (
+        f"Resolved: {reason} (was {state.notified_affected} / {state.total} predictions affected)."
+    )
+
+
+def outcomes(notes: Sequence[Notification]) -> list[dict[str, Any]]:
+    """What the resolved dates' predictions cost, once graded: once per date, however many
+    of its alerts carry it."""
+    seen = list(dict.fromkeys(n.outcome for n in notes if n.kind == "resolved" and n.outcome))
+    return [section(f"*Outcome:* {escape(text)}") for text in seen]
 
 
 def _numbers(alert: Alert) -> str:
@@ -148,8 +150,7 @@ def _alert_blocks(
     if not is_firing(note) or alert is None:
         return [
             section(
-                f"{RESOLVED_ICON} *{escape(title_of(note))}*\n"
-                f"{resolution(note.state, note.outcome)}"
+                f"{RESOLVED_ICON} *{escape(title_of(note))}*\n{resolution(note.state)}"
                 f"\nfeatmon · fingerprint `{note.state.fingerprint}`"
             )
         ]
@@ -180,13 +181,14 @@ def _counts(members: Sequence[Notification]) -> str:
         for s in ("critical", "warning", "info")
         if any(n.state.labels.get("severity") == s for n in firing)
     ]
-    text = f"{len(firing)} firing"
-    if by_severity and len(firing) > 1:
-        text += f" ({', '.join(by_severity)})"
-    resolved = len(members) - len(firing)
-    if resolved:
-        text += f", {resolved} resolved"
-    return text
+    parts = []
+    if firing:
+        parts.append(f"{len(firing)} firing")
+        if len(firing) > 1:
+            parts[0] += f" ({', '.join(by_severity)})"
+    if len(members) > len(firing):
+        parts.append(f"{len(members) - len(firing)} resolved")
+    return ", ".join(parts)
 
 
 def _more(rest: Sequence[Notification]) -> dict[str, Any]:
@@ -221,6 +223,7 @@ def group_message(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": _counts(members)}]}
         )
     shown: set[str] = set()
+    blocks += outcomes(members)
     for i, note in enumerate(members):
         more = _alert_blocks(note, runbook_url, shown)
         divider = [{"type": "divider"}] if len(blocks) > 2 else []
@@ -264,7 +267,7 @@ def _change_line(note: Notification) -> str:
     icon = CHANGE_ICON[note.kind]
     alert = note.alert
     if note.kind == "resolved":
-        return f"{icon} *{title}*\n{resolution(note.state, note.outcome)}"
+        return f"{icon} *{title}*\n{resolution(note.state)}"
     numbers = ""
     if alert is not None and alert.kind == "firing":
         numbers = (
@@ -281,16 +284,36 @@ def _change_line(note: Notification) -> str:
 def change_reply(changes: Sequence[Notification], members: Sequence[Notification]) -> SlackMessage:
     """The thread reply for what changed in a group: one line per alert that joined, grew,
     resolved or repeats (a repeat: the group still firing), and the group's end."""
-    lines = [_change_line(n) for n in _latest_per_alert(changes)]
+    lines = [_change_line(n) for n in ordered(_latest_per_alert(changes))]
     if members and all(not is_firing(n) for n in members):
-        lines.append(f"{RESOLVED_ICON} All alerts of this group have resolved.")
+        lines.append(f"{RESOLVED_ICON} All alerts of this group have resolved")
     elif any(n.kind == "repeat" for n in changes):
-        lines.insert(0, f":repeat: Still firing: {_counts(members)}.")
-    blocks = [section(line) for line in lines[: MAX_BLOCKS - 1]]
-    if len(lines) > MAX_BLOCKS - 1:
-        blocks[-1] = section(f"…and {len(lines) - MAX_BLOCKS + 2} more changes")
-    text = "; ".join(line.splitlines()[0] for line in lines)
-    return SlackMessage(text=cut(text), blocks=blocks)
+        lines.insert(0, f":repeat: Still firing: {_counts(members)}")
+    extra = outcomes(changes)[:5]
+    room = MAX_BLOCKS - len(extra)
+    blocks = [section(line) for line in lines[:room]]
+    if len(lines) > room:
+        blocks[-1] = section(f"…and {len(lines) - room + 1} more changes")
+    blocks += extra
+    text = "; ".join(_change_text(n) for n in ordered(_latest_per_alert(changes)))
+    return SlackMessage(text=cut(escape(text)), blocks=blocks)
+
+
+def _change_text(note: Notification) -> str:
+    """A change as the notification's plain fallback text reads it."""
+    labels = note.state.labels
+    one = f"{_name(labels)} {labels.get('game_date') or where(None)}"
+    if _is_error(note):
+        one = f"featmon cannot run {labels['check']}"
+    if note.kind == "resolved":
+        return f"RESOLVED {one}: {note.state.resolved_reason or 'no longer firing'}"
+    severity = labels["severity"].upper()
+    alert = note.alert
+    if note.kind == "firing":
+        return f"{severity} {one} joined: {alert.summary if alert else note.state.summary}"
+    if note.kind == "update" and alert is not None:
+        return f"{severity} {one} grew: {alert.affected} / {alert.total} predictions"
+    return f"{severity} {one} still firing"
 
 
 def _latest_per_alert(changes: Sequence[Notification]) -> list[Notification]:

@@ -111,7 +111,7 @@ def test_one_message_per_group_edited_and_threaded_as_alerts_join_grow_and_resol
         ":white_check_mark: RESOLVED 2026-02-03 · 2 alerts"
     )
     assert update["body"]["text"] == "RESOLVED 2026-02-03: all 2 alerts resolved"
-    assert "All alerts of this group have resolved." in texts(reply["body"]["blocks"])
+    assert "All alerts of this group have resolved" in texts(reply["body"]["blocks"])
     assert len(slack.messages) == 1  # one top-level message for the whole incident
     check(config, T0 + dt.timedelta(hours=10))
     assert len(since(slack, 11)) == 0  # resolved once
