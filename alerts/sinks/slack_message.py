@@ -296,6 +296,8 @@ def change_reply(changes: Sequence[Notification], members: Sequence[Notification
         blocks[-1] = section(f"…and {len(lines) - room + 1} more changes")
     blocks += extra
     text = "; ".join(_change_text(n) for n in ordered(_latest_per_alert(changes)))
+    if any(n.kind == "repeat" for n in changes):
+        text = f"Still firing: {_counts(members)}: {text}"
     return SlackMessage(text=cut(escape(text)), blocks=blocks)
 
 
