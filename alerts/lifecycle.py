@@ -11,9 +11,9 @@ Rules:
   feature) resolves. `error` results never resolve anything; they raise their own
   "featmon cannot run check X" alert, resolved once the check runs again.
 - Alerts are grouped (alerts/grouping.py: `group_by`, default the game date): a group is
-  one message, and it repeats as one: once `repeat_interval` has passed since any of its
-  alerts was last announced (a new alert joining counts; growth does not), every firing
-  alert of it is re-announced (`repeat`) together.
+  one message, and it repeats as one: once `repeat_interval` has passed since the group's
+  latest announcement (a new alert joining is one; growth is not), every firing alert of
+  it is re-announced (`repeat`) together.
 - A firing alert is announced once; re-announced with its group; and when its
   affected count grows, its message is updated (not re-posted). Only scheduled runs
   re-announce: a narrow run (`--only`, `--date`, `--from/--to`) may fire a new alert but

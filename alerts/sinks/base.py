@@ -64,11 +64,6 @@ class Envelope:
         """Every alert of the group (the changes alone when no picture was given)."""
         return self.members or self.notifications
 
-    @property
-    def resolved(self) -> bool:
-        """The group's last alert has resolved: nothing of it fires any more."""
-        return all(n.kind == "resolved" for n in self.picture)
-
 
 @dataclass(frozen=True)
 class Delivery:

@@ -223,7 +223,7 @@ def group_message(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": _counts(members)}]}
         )
     shown: set[str] = set()
-    blocks += outcomes(members)
+    blocks += outcomes(members)[:5]
     for i, note in enumerate(members):
         more = _alert_blocks(note, runbook_url, shown)
         divider = [{"type": "divider"}] if len(blocks) > 2 else []
@@ -235,23 +235,32 @@ def group_message(
     return SlackMessage(text=escape(_fallback(members, title)), blocks=blocks)
 
 
+def _plain(note: Notification) -> str:
+    """An alert named in plain text: `check [feature] date`, or "featmon cannot run X"."""
+    labels = note.state.labels
+    if _is_error(note):
+        return f"featmon cannot run {labels['check']}"
+    return f"{_name(labels)} {labels.get('game_date') or where(None)}"
+
+
 def _fallback(members: Sequence[Notification], title: str) -> str:
     """The notification text: the alert itself for one, the group and its worst for more."""
     worst = members[0] if members else None
     if worst is None:
         return title
     labels = worst.state.labels
-    one = f"{_name(labels)} {labels.get('game_date') or where(None)}"
+    one = _plain(worst)
     if not is_firing(worst):
         reason = worst.state.resolved_reason or "no longer firing"
         if len(members) == 1:
             return f"RESOLVED {one}: {reason}"
         return f"RESOLVED {title}: all {len(members)} alerts resolved"
     summary = worst.alert.summary if worst.alert else worst.state.summary
+    what = summary if _is_error(worst) else f"{one}: {summary}"  # it names itself
     severity = labels["severity"].upper()
     if len(members) == 1:
-        return f"{severity} {one}: {summary}"
-    return f"{severity} {title}: {_counts(members)}; worst {one}: {summary}"
+        return f"{severity} {what}"
+    return f"{severity} {title}: {_counts(members)}; worst {what}"
 
 
 CHANGE_ICON = {
@@ -304,9 +313,7 @@ def change_reply(changes: Sequence[Notification], members: Sequence[Notification
 def _change_text(note: Notification) -> str:
     """A change as the notification's plain fallback text reads it."""
     labels = note.state.labels
-    one = f"{_name(labels)} {labels.get('game_date') or where(None)}"
-    if _is_error(note):
-        one = f"featmon cannot run {labels['check']}"
+    one = _plain(note)
     if note.kind == "resolved":
         return f"RESOLVED {one}: {note.state.resolved_reason or 'no longer firing'}"
     severity = labels["severity"].upper()

@@ -53,8 +53,9 @@ def _common(items: Sequence[Mapping[str, str]]) -> dict[str, str]:
 
 
 def group_key(labels: Mapping[str, str]) -> str:
-    """Alertmanager's shape: the route's matchers (none) and the group's labels."""
-    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    """Alertmanager's shape: the route's matchers (none) and the group's labels, each value
+    quoted and escaped (a "cannot run" group's cause may hold quotes)."""
+    inner = ",".join(f"{k}={json.dumps(v)}" for k, v in sorted(labels.items()))  # quoted
     return "{}:{" + inner + "}"
 
 

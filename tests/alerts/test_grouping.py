@@ -182,6 +182,10 @@ def test_one_wrong_column_is_one_cannot_run_message_resolved_as_cannot_run(
     [post] = [c["body"] for c in slack.calls if c["method"] == "chat.postMessage"]
     header = post["blocks"][0]["text"]["text"]
     assert header == ":rotating_light: CRITICAL featmon cannot run 7 checks · 7 firing"
+    assert post["text"].startswith(
+        "CRITICAL featmon cannot run 7 checks: 7 firing (7 critical); worst featmon cannot run "
+        "check "
+    )
     body = texts(post["blocks"])
     assert body.count('Referenced column "renamed_quality" not found') == 7
 
