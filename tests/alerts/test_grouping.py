@@ -213,9 +213,28 @@ def test_a_crash_after_a_join_reply_does_not_reply_twice(
     assert crashed.returncode == 75
     assert slack.methods() == ["chat.postMessage", "chat.update", "chat.postMessage"]
     after = check(config, T0 + dt.timedelta(minutes=10))
-    assert "reconciled=1" in after.stdout  # the reply was found in the thread
+    assert "sent=0 pending=0 reconciled=1" in after.stdout  # the reply was found in the thread
     assert slack.methods() == ["chat.postMessage", "chat.update", "chat.postMessage"]
     assert len(slack.messages) == 1 and len(slack.replies) == 1
+
+
+def test_after_a_crash_only_what_was_not_sent_is_sent(
+    lab: Lab, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    """The run after a crash finds the crashed run's reply, and sends its own change (both
+    alerts grew) as the next edit and reply: nothing twice, nothing lost."""
+    config = setup(lab, slack, tmp_path)
+    check(config, T0)
+    with_checks(config, low_quality=LOW_QUALITY)
+    check(config, T0 + dt.timedelta(minutes=5), FEATMON_FAULT_CRASH_AFTER_DELIVERY="1")
+    lab.add_prediction("a", quality=65.46, made_at=utc("23:20"))
+    lab.flush()
+    after = check(config, T0 + dt.timedelta(minutes=10))
+    assert "sent=2 pending=0 reconciled=1" in after.stdout
+    assert slack.methods() == ["chat.postMessage", *["chat.update", "chat.postMessage"] * 2]
+    assert len(slack.replies) == 2
+    assert "grew: 4 / 4 predictions" in texts(slack.calls[-1]["body"]["blocks"])
+    assert "joined" not in texts(slack.calls[-1]["body"]["blocks"])
 
 
 def test_the_webhook_gets_one_payload_per_group_change_with_all_its_alerts(
