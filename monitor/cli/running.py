@@ -125,14 +125,13 @@ def print_outcome(
             f"notifications: sent={delivery.sent} pending={delivery.pending} "
             f"reconciled={delivery.reconciled}"
         )
-    firing = [a for a in alerts if a.kind == "firing"]
-    if slack_preview and firing and config.alerts.slack is None:
-        from alerts.sinks.slack_message import as_text, firing_message
+    if slack_preview and alerts and config.alerts.slack is None:
+        from alerts.sinks.slack_message import as_text, group_message, preview_group
 
-        worst = max(firing, key=lambda a: (a.severity == "critical", a.affected))
-        click.echo("\nWhat Slack would get for the worst alert (set alerts.slack to post it):")
+        members = preview_group(alerts, config.alerts.group_by)
+        click.echo("\nWhat Slack would get for the worst group (set alerts.slack to post it):")
         steps = step_context(config).at(now_utc())
-        message = firing_message(worst, config.alerts.runbook_url, steps, zone=config.zone())
+        message = group_message(members, config.alerts.runbook_url, None, steps, zone=config.zone())
         click.echo(as_text(message))
 
 

@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from alerts.grouping import DEFAULT_GROUP_BY, GroupLabel
 from checks.base import CheckSettings, Severity
 from checks.durations import Duration
 from checks.registry import CHECKS
@@ -233,6 +234,9 @@ class CloudLoggingConfig(Strict):
 
 class AlertsConfig(Strict):
     repeat_interval: Duration = "4h"
+    # Alerts with equal values of these labels share one message (alerts/grouping.py);
+    # "cannot run" alerts are grouped by their cause whatever this says.
+    group_by: list[GroupLabel] = Field(default_factory=lambda: list(DEFAULT_GROUP_BY))
     runbook_url: str | None = None
     silences: list[SilenceRule] = Field(default_factory=list)
     inhibit: list[InhibitRule] = Field(default_factory=list)

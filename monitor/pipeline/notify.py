@@ -243,4 +243,5 @@ def _evaluate(
         repeat_interval=parse_duration(config.alerts.repeat_interval),
         silences=silences + stored_silences,
         inhibits=[Inhibit(r.source, r.target) for r in config.alerts.inhibit],
+        group_by=config.alerts.group_by,
     )

@@ -22,14 +22,15 @@ import yaml
 from alerts.codec import notification_from_json, notification_to_json
 from alerts.lifecycle import RunScope, evaluate
 from alerts.model import Alert, alerts_from
-from alerts.sinks.slack_message import as_text, firing_message
+from alerts.sinks.slack_message import as_text
 from checks.base import CheckResult
-from monitor.config import Config, parse_config
+from monitor.config import Config, load_config, parse_config
 from monitor.demo.schema import STORE_TABLE
 from monitor.pipeline.cycle import record_history, run_cycle
+from monitor.pipeline.sinks import step_context
 from monitor.pipeline.window import DateWindow
 from monitor.warehouse.duckdb import DuckDBWarehouse
-from tests.alerts.scenario import ENV, check, setup
+from tests.alerts.scenario import ENV, check, message_of, setup
 from tests.lab import DAY, Lab, featmon, utc, write_config
 from tests.peers.slack import SlackStandIn
 
@@ -69,8 +70,10 @@ def incident(lab: Lab, zone: str, day: dt.date) -> tuple[Config, CheckResult]:
 
 def head(alert: Alert, zone: dt.tzinfo) -> list[str]:
     """The message's header, numbers and example rows: every time it shows."""
-    blocks = firing_message(alert, zone=zone).blocks
-    return [b["text"]["text"] for b in blocks[:3]]
+    blocks = message_of(alert, zone).blocks
+    title, numbers = blocks[1]["text"]["text"].split("\n", 1)
+    assert title == f":rotating_light: *{blocks[0]['text']['text'].split(' ', 1)[1]}*"
+    return [blocks[0]["text"]["text"], numbers, blocks[2]["text"]["text"]]
 
 
 MEANING = (
@@ -141,7 +144,7 @@ def test_golden_message_in_two_zones_across_a_dst_change(lab: Lab, zone: str, da
     config, result = incident(lab, zone, day)
     [alert] = alerts_from([result])
     assert head(alert, config.zone()) == GOLDEN[(zone, day)]
-    whole = json.dumps(firing_message(alert, zone=config.zone()).blocks)
+    whole = json.dumps(message_of(alert, config.zone()).blocks)
     abbreviation = {"America/New_York": "EST", "Europe/London": "GMT"}[zone]
     if day == SPRING:
         abbreviation = {"EST": "EDT", "GMT": "BST"}[abbreviation]
@@ -165,7 +168,7 @@ def test_a_stored_notification_renders_the_message_it_was_stored_with(lab: Lab) 
     assert back.alert is not None and note.alert is not None
     assert back.alert.examples == note.alert.examples
     zone = config.zone()
-    assert firing_message(back.alert, zone=zone) == firing_message(note.alert, zone=zone)
+    assert message_of(back.alert, zone) == message_of(note.alert, zone)
     assert back.state == note.state
 
 
@@ -182,7 +185,8 @@ def test_a_pending_notification_posts_what_the_preview_shows(
     [post] = [c["body"] for c in slack.calls if c["method"] == "chat.postMessage"]
     cfg = parse_config(yaml.safe_load(config.read_text()), base_dir=config.parent)
     [alert] = alerts_from(run_cycle(cfg, DateWindow(DAY, DAY), now=T0).results)
-    preview = firing_message(alert, cfg.alerts.runbook_url, zone=cfg.zone())
+    steps = step_context(load_config(str(config))[0]).at(T0)  # decided when first recorded
+    preview = message_of(alert, cfg.zone(), cfg.alerts.runbook_url, steps)
     assert post["blocks"] == preview.blocks
     rows = as_text(preview).splitlines()
     assert "a                      02-03 18:12:42 EST 02-03 17:30:00 EST    65.46    87.59" in rows

@@ -444,6 +444,14 @@ def test_alert_state_lives_in_bigquery_across_processes(
     listing = featmon("alerts", "-c", str(path))
     assert listing.stdout.startswith("firing   critical quality_mismatch 2026-02-03 102/147")
     assert "last firing via slack: sent" in listing.stdout
+    # The group's repeat: its message found (group_ref) and re-rendered from what Slack was
+    # told of each alert (group_members), both read back from the BigQuery dataset.
+    run(t0 + dt.timedelta(hours=4, minutes=10))
+    assert slack.methods() == ["chat.postMessage", "chat.update", "chat.postMessage"]
+    update, reply = slack.calls[-2]["body"], slack.calls[-1]["body"]
+    assert update["ts"] == reply["thread_ts"] == slack.messages[0]["ts"]
+    assert "*102 / 147 predictions (69.4%)*" in json.dumps(update["blocks"])
+    assert reply["reply_broadcast"] is True
 
 
 def test_the_notification_lease_on_bigquery(emulator: bq_peer.Emulator) -> None:

@@ -204,7 +204,8 @@ def test_hit_rate_drop_message_counts_graded_outcomes_and_shows_its_own_misses(l
     """The headline is a hit rate over graded predictions (a loss is not an "affected
     prediction"), and the examples are graded misses, high-edge first, with their lines."""
     from alerts.model import alerts_from
-    from alerts.sinks.slack_message import as_text, firing_message
+    from alerts.sinks.slack_message import as_text
+    from tests.alerts.scenario import message_of
 
     for i, p in enumerate("abcdefgh"):
         lab.add_store(p, written_at=utc("22:30:07"))
@@ -237,7 +238,7 @@ def test_hit_rate_drop_message_counts_graded_outcomes_and_shows_its_own_misses(l
         (21.0, 20.0, False),
         (18.0, 20.0, False),
     ]
-    text = as_text(firing_message(hit))
+    text = as_text(message_of(hit))
     assert "*hit rate 57.1% vs expected 80% over 7 graded*" in text  # 4 of 7
     assert "predictions (" not in text.splitlines()[1]  # no "3 / 7 predictions (42.9%)"
     header = next(line for line in text.splitlines() if line.startswith("player_lookup"))
