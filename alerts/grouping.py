@@ -19,6 +19,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
+from checks.times import iso_utc
+
 if TYPE_CHECKING:  # the lifecycle uses this module to group the alerts it decides on
     from alerts.lifecycle import Notification
 
@@ -52,9 +54,7 @@ def group_labels(
 
 def new_group_id(labels: Mapping[str, str], since: dt.datetime) -> str:
     """The id of a group opening now: its labels and when it opened (opaque elsewhere)."""
-    return json.dumps(
-        {"labels": dict(labels), "since": since.astimezone(dt.UTC).isoformat()}, sort_keys=True
-    )
+    return json.dumps({"labels": dict(labels), "since": iso_utc(since)}, sort_keys=True)
 
 
 def labels_of_group(group_id: str) -> dict[str, str]:
