@@ -58,7 +58,7 @@ def test_timeline_without_featmon_records_says_what_is_unknown(lab: Lab, tmp_pat
     assert any("2 predictions, logged quality 65.46 -> not the store's current version" in line
                for line in lines)  # fmt: skip
     assert any("1 prediction, logged quality 87.59 -> version A" in line for line in lines)
-    assert "writes featmon did not see (values unknown): 13:05:00" in out
+    assert "writes featmon did not see (values unknown): 2026-02-03 13:05:00 EST" in out
     assert schemas(lab) == before  # a read-only investigation created nothing
 
 
@@ -71,8 +71,8 @@ def test_explain_without_featmon_records_names_the_write_before_them(
     assert proc.returncode == 0, proc.stderr
     assert UNRECORDED in proc.stdout
     assert (
-        "2 predictions made 18:12:42: no recorded store version matches what they logged; "
-        "the store was written at 13:05:00 before them (log_table: "
+        "2 predictions made 2026-02-03 18:12:42 EST: no recorded store version matches what "
+        "they logged; the store was written at 13:05:00 EST before them (log_table: "
     ) in proc.stdout
     one = featmon("explain", "-c", str(config), "--date", DAY.isoformat(),
                   "--prediction", (tmp_path / "bad_id").read_text())  # fmt: skip
