@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from checks.query.columns import (
     FLAG,
@@ -25,13 +25,14 @@ from checks.query.columns import (
     flag_examples,
 )
 from checks.query.sql import Params
+from checks.tables import CONFIG_MODEL
 
 Severity = Literal["critical", "warning", "info"]
 Status = Literal["ok", "alert", "error"]
 
 
 class CheckSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = CONFIG_MODEL
 
     enabled: bool = True
     severity: Severity = "warning"

@@ -26,8 +26,14 @@ SqlExpression = Annotated[str, AfterValidator(check_expression)]
 JsonPath = Annotated[str, AfterValidator(check_json_path)]
 
 
+# How every config model reads its input: unknown keys are errors, values are not coerced
+# (`threshold: true` or a quoted "70" is a mistake, not 1.0 or 70.0) and numbers are finite
+# (`1.0e400` is inf, which would make every comparison false: a silent green).
+CONFIG_MODEL = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = CONFIG_MODEL
 
 
 class Location(Strict):

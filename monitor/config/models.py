@@ -29,6 +29,7 @@ from checks.durations import Duration
 from checks.registry import CHECKS
 from checks.safety import PROJECT
 from checks.tables import (
+    CONFIG_MODEL,
     FeatureStoreTable,
     GradingTable,
     Identifier,
@@ -39,6 +40,10 @@ from checks.tables import (
 from monitor.config.schedule import parse_schedule
 from monitor.warehouse.capabilities import capabilities_of
 
+# DuckDB's own `memory_limit` grammar (a size with a unit, or a share of RAM), checked at
+# load: otherwise a typo fails every run with a parser error from inside the warehouse.
+_MEMORY = re.compile(r"^\s*(\d+(\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)\s*$", re.IGNORECASE)
+
 
 class DuckDBWarehouse(Strict):
     backend: Literal["duckdb"] = "duckdb"
@@ -46,6 +51,14 @@ class DuckDBWarehouse(Strict):
     path: str = ".featmon/demo.duckdb"
     memory_limit: str | None = None
     threads: Annotated[int, Field(ge=1)] | None = None
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory(cls, v: str | None) -> str | None:
+        m = _MEMORY.match(v) if v is not None else None
+        if v is not None and (not m or float(m[1]) <= 0 or (m[3] == "%" and float(m[1]) > 100)):
+            raise ValueError(f"{v!r} is not a memory size like 4GB, 512MiB or 80%")
+        return v
 
 
 _LABEL = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
@@ -117,12 +130,13 @@ class Budget(Strict):
 class Window(Strict):
     """Which game dates a run checks: relative to today in `timezone`, or fixed."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(**CONFIG_MODEL, populate_by_name=True)
 
     days_back: Annotated[int, Field(ge=0, le=366)] = 1
     days_ahead: Annotated[int, Field(ge=0, le=366)] = 1
-    from_: dt.date | None = Field(default=None, alias="from")
-    to: dt.date | None = None
+    # Dates may be written quoted: ISO text is as clear as YAML's own date.
+    from_: dt.date | None = Field(default=None, alias="from", strict=False)
+    to: dt.date | None = Field(default=None, strict=False)
 
     @model_validator(mode="after")
     def _fixed_window_is_whole(self) -> Window:
@@ -148,7 +162,7 @@ class StateConfig(Strict):
 
 class SilenceRule(Strict):
     match: dict[str, str]
-    until: dt.datetime
+    until: dt.datetime = Field(strict=False)
     reason: str = ""
 
     @field_validator("until")
@@ -192,6 +206,21 @@ class SlackConfig(Strict):
             raise ValueError("give exactly one of `token` or `webhook_url`")
         return self
 
+    @field_validator("channels")
+    @classmethod
+    def _some_channel(cls, v: dict[Severity, str]) -> dict[Severity, str]:
+        # An alert whose severity has no channel would be dropped on the floor.
+        missing = [s for s in ("critical", "warning", "info") if not (v.get(s) or "").strip()]
+        if missing:
+            raise ValueError(f"give a channel for every severity (missing: {', '.join(missing)})")
+        return v
+
+    @field_validator("base_url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        require_http_url(v, "base_url")
+        return v
+
 
 def require_http_url(value: str, field: str) -> None:
     """A URL that is http(s); one still holding a `${VAR}` secret reference is checked when
@@ -214,12 +243,18 @@ class WebhookConfig(Strict):
     receiver: str = "featmon"
     external_url: str = ""
 
-    @model_validator(mode="after")
-    def _urls(self) -> WebhookConfig:
-        require_http_url(self.url.get_secret_value(), "url")
-        if self.external_url:
-            require_http_url(self.external_url, "external_url")
-        return self
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: SecretStr) -> SecretStr:
+        require_http_url(v.get_secret_value(), "url")
+        return v
+
+    @field_validator("external_url")
+    @classmethod
+    def _external_url(cls, v: str) -> str:
+        if v:
+            require_http_url(v, "external_url")
+        return v
 
 
 class CloudMonitoringConfig(Strict):
@@ -237,6 +272,14 @@ class CloudLoggingConfig(Strict):
 class AlertsConfig(Strict):
     repeat_interval: Duration = "4h"
     runbook_url: str | None = None
+
+    @field_validator("runbook_url")
+    @classmethod
+    def _runbook(cls, v: str | None) -> str | None:
+        if v:
+            require_http_url(v, "runbook_url")
+        return v
+
     silences: list[SilenceRule] = Field(default_factory=list)
     inhibit: list[InhibitRule] = Field(default_factory=list)
     console: ConsoleConfig | None = ConsoleConfig()
@@ -253,6 +296,13 @@ class AuditLogConfig(Strict):
     lookback: Duration = "3d"  # how far back a run reads them (only new entries are kept)
     # http://host:port of a Logging REST endpoint (tests); unset means Google's endpoint.
     endpoint: str | None = None
+
+    @field_validator("endpoint")
+    @classmethod
+    def _http(cls, v: str | None) -> str | None:
+        if v:
+            require_http_url(v, "endpoint")
+        return v
 
 
 class HistoryConfig(Strict):
@@ -273,9 +323,7 @@ def _checks_model() -> type[BaseModel]:
     fields: dict[str, Any] = {
         name: (check.settings_model | None, None) for name, check in CHECKS.items()
     }
-    return create_model(
-        "ChecksConfig", __config__=ConfigDict(extra="forbid", frozen=True), **fields
-    )
+    return create_model("ChecksConfig", __config__=CONFIG_MODEL, **fields)
 
 
 ChecksConfig = _checks_model()
@@ -320,6 +368,11 @@ class Config(Strict):
     @model_validator(mode="after")
     def _consistent(self) -> Config:
         problems = []
+        if not self.enabled_checks():
+            problems.append(
+                "checks: no check is enabled, so featmon would monitor nothing; list at least "
+                f"one of: {', '.join(CHECKS)}"
+            )
         if len(self.feature_store.keys) != len(self.predictions.keys):
             problems.append(
                 "predictions.keys: must pair one-to-one with feature_store.keys "
