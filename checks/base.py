@@ -9,6 +9,7 @@ enabled checks are answered by one scan.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -172,4 +173,8 @@ def over_ratio(part: int, whole: int, max_ratio: float) -> bool:
 
 
 def rounded(value: Any, digits: int = 2) -> float | None:
-    return None if value is None else round(float(value), digits)
+    """A figure for people and JSON: None when absent or not finite (a difference of two
+    huge finite values can overflow to inf), so no report ever prints NaN or Infinity."""
+    if value is None or not math.isfinite(float(value)):
+        return None
+    return round(float(value), digits)

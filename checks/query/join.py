@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from checks.base import Check, Fragment
 from checks.query.columns import (
+    DUPLICATES,
     GAME_DATE,
     HIT_GROUPS,
     IMPACT_AFFECTED,
@@ -67,8 +68,23 @@ class Tables:
         )
 
 
+def non_finite(value: str) -> str:
+    """`value` (a FLOAT64) is infinite or NaN. Such a number is never compared: with an inf
+    store value the tolerance `abs + rel * inf` is NaN and every comparison is false, so a
+    broken row would read as "0 affected"."""
+    return f"(IS_NAN({value}) OR IS_INF({value}))"
+
+
+def finite(value: str) -> str:
+    """`value`, or NULL when it is not a finite number."""
+    return f"IF({non_finite(value)}, NULL, {value})"
+
+
 def location_sql(loc: Location, params: Params) -> tuple[str, str]:
     """SQL for (numeric value, "present but not a number") at one logged location.
+
+    Only finite numbers are values: a logged inf or NaN (or the strings "NaN" and
+    "Infinity", which casts read as numbers) is present but unusable, like "n/a".
 
     Every nested step is parsed with SAFE.PARSE_JSON, so a truncated JSON string yields
     NULL (and counts as unparseable) instead of failing the whole query. A JSON `null`
@@ -77,21 +93,32 @@ def location_sql(loc: Location, params: Params) -> tuple[str, str]:
     """
     if loc.column is not None:
         col = ident(loc.column)
-        value = f"SAFE_CAST({col} AS FLOAT64)"
+        value = finite(f"SAFE_CAST({col} AS FLOAT64)")
         return value, f"({col} IS NOT NULL AND {value} IS NULL)"
     assert loc.json_column is not None and loc.path
-    doc = ident(loc.json_column)
-    broken: list[str] = []
+    column = ident(loc.json_column)
+    doc = column
+    broken = [malformed_json(column)]
+    # The column's own reads are SAFE.: a STRING column holding `hello world` is NULL for
+    # that row (counted above), not a "Malformed JSON" error failing every check.
+    read = "SAFE.JSON_VALUE"
     for step in loc.path[:-1]:
-        text = f"JSON_VALUE({doc}, {json_path_literal(step)})"
+        text = f"{read}({doc}, {json_path_literal(step)})"
         doc = f"SAFE.PARSE_JSON({text})"
         broken.append(f"({text} IS NOT NULL AND {doc} IS NULL)")
+        read = "JSON_VALUE"
     last = json_path_literal(loc.path[-1])
-    value = f"SAFE_CAST(JSON_VALUE({doc}, {last}) AS FLOAT64)"
-    found = f"JSON_QUERY({doc}, {last})"
+    value = finite(f"SAFE_CAST({read}({doc}, {last}) AS FLOAT64)")
+    found = f"{'SAFE.JSON_QUERY' if doc == column else 'JSON_QUERY'}({doc}, {last})"
     not_null = _not_json_null(found, params, parsed=len(loc.path) > 1)
     broken.append(f"({found} IS NOT NULL AND {not_null} AND {value} IS NULL)")
     return value, "(" + " OR ".join(broken) + ")"
+
+
+def malformed_json(column: str) -> str:
+    """The (JSON or STRING) column holds something that is not JSON. Only a STRING column
+    can: on a JSON column the document itself is never NULL once the column is not."""
+    return f"({column} IS NOT NULL AND SAFE.JSON_QUERY({column}, '$') IS NULL)"
 
 
 def _not_json_null(found: str, params: Params, *, parsed: bool) -> str:
@@ -305,8 +332,10 @@ def prediction_rows(
     partition_keys = ", ".join(ident(k) for k in store.keys)
 
     # Prediction side: keys, made_at and every candidate location.
+    pred_id = ident(preds.id_column)
     pred_cols = [
-        (cols.prediction_id, f"CAST({ident(preds.id_column)} AS STRING)"),
+        (cols.prediction_id, f"CAST({pred_id} AS STRING)"),
+        (cols.prediction_copies, f"COUNT(*) OVER (PARTITION BY {pred_id})"),
         (cols.game_date, ident(preds.date_column)),
     ]
     pred_cols += [(cols.key(i), ident(k)) for i, k in enumerate(preds.keys)]
@@ -323,11 +352,22 @@ def prediction_rows(
         where += f" AND ({preds.where})"
 
     key_join = " AND ".join(f"l.{cols.key(i)} = s.{cols.key(i)}" for i in range(len(preds.keys)))
+    # Store values that are not finite are kept apart here (a column reference is cheap to
+    # test; the store CTE's lookups are not): NULL as values, counted by their own flag.
     joined = [
         (cols.store_present, f"COALESCE(s.{_PRESENT}, FALSE)"),
         (cols.written_at, f"s.{cols.written_at}"),
-        (cols.store_quality, f"s.{cols.store_quality}"),
-    ] + [(f.store, f"s.{f.store}") for f in features]
+        (cols.store_quality, finite(f"s.{cols.store_quality}")),
+        (
+            cols.store_quality_non_finite,
+            f"COALESCE({non_finite(f's.{cols.store_quality}')}, FALSE)",
+        ),
+    ]
+    for f in features:
+        joined += [
+            (f.store, finite(f"s.{f.store}")),
+            (f.store_non_finite, f"COALESCE({non_finite(f's.{f.store}')}, FALSE)"),
+        ]
 
     grading_ctes: list[str] = []
     grading_join = ""
@@ -367,8 +407,11 @@ def prediction_rows(
         f"  WHERE {ident(store.date_column)} BETWEEN {p_from} AND {p_to}\n"
         f"  QUALIFY ROW_NUMBER() OVER (PARTITION BY {partition_keys} "
         f"ORDER BY ({store.written_at}) DESC) = 1\n)",
+        # A prediction id written twice is one prediction (the latest copy), counted once.
         f"predictions AS (\n  SELECT\n    {_select(pred_cols)}\n"
-        f"  FROM {table_ref(preds.table)}\n  WHERE {where}\n)",
+        f"  FROM {table_ref(preds.table)}\n  WHERE {where}\n"
+        f"  QUALIFY ROW_NUMBER() OVER (PARTITION BY {pred_id} "
+        f"ORDER BY ({preds.made_at}) DESC) = 1\n)",
         f"logged AS (\n  SELECT\n    *,\n    {_select(logged)}\n  FROM predictions\n)",
         f"joined AS (\n  SELECT\n    l.*,\n    {_select(joined)}\n"
         f"  FROM logged AS l\n  LEFT JOIN store AS s ON {key_join}{grading_join}\n)",
@@ -429,7 +472,10 @@ def build_query(
     )
     rows = prediction_rows(tables, checks, date_from, date_to, with_grading=with_grading)
     params, fragments, cols = rows.params, rows.fragments, rows.cols
-    aggregates: list[tuple[str, str]] = [(TOTAL, "COUNT(*)")]
+    aggregates: list[tuple[str, str]] = [
+        (TOTAL, "COUNT(*)"),
+        (DUPLICATES, f"SUM({cols.prediction_copies} - 1)"),
+    ]
     for c, f in fragments:
         counted = [c.flag_column]
         if details:

@@ -209,10 +209,13 @@ class SlackConfig(Strict):
     @field_validator("channels")
     @classmethod
     def _some_channel(cls, v: dict[Severity, str]) -> dict[Severity, str]:
-        # An alert whose severity has no channel would be dropped on the floor.
-        missing = [s for s in ("critical", "warning", "info") if not (v.get(s) or "").strip()]
-        if missing:
-            raise ValueError(f"give a channel for every severity (missing: {', '.join(missing)})")
+        # With no channel every message would fail; a severity without one goes to the
+        # `warning` channel (or the first listed), so a blank name is a mistake, not a default.
+        if not v:
+            raise ValueError("give at least one channel, e.g. {critical: '#alerts'}")
+        blank = [s for s, name in v.items() if not name.strip()]
+        if blank:
+            raise ValueError(f"channel name is blank for: {', '.join(blank)}")
         return v
 
     @field_validator("base_url")

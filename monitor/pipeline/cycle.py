@@ -16,7 +16,7 @@ from typing import Any
 from alerts.lifecycle import RunScope
 from checks.base import Check, CheckResult
 from checks.durations import parse_duration
-from checks.query.columns import GAME_DATE
+from checks.query.columns import DUPLICATES, GAME_DATE
 from checks.query.sql import Query
 from checks.registry import CHECKS
 from monitor.clock import now_utc
@@ -100,7 +100,12 @@ def _results_by_date(
                 for feature in (list(check.cols.features) if check.uses_features else [None])
             ]
         else:
-            out += check.results(row, day)
+            results = check.results(row, day)
+            duplicates = int(row.get(DUPLICATES) or 0)
+            if duplicates:  # counted once in every figure; said, so the writer gets fixed
+                for r in results:
+                    r.details["duplicate_prediction_rows"] = duplicates
+            out += results
     return out
 
 

@@ -122,7 +122,15 @@ def _uses(node: exp.Expression, name: str) -> bool:
 def _rewrite_for_duckdb(node: exp.Expression) -> Any:
     # SAFE.PARSE_JSON(s) -> TRY_CAST(s AS JSON): NULL for malformed JSON, as in BigQuery.
     if isinstance(node, exp.SafeFunc) and isinstance(node.this, exp.ParseJSON):
-        return exp.TryCast(this=node.this.this, to=exp.DataType.build("JSON"))
+        # (The replacement's children are not visited again: unwrap a SAFE. read inside.)
+        text = _rewrite_for_duckdb(node.this.this)
+        return exp.TryCast(this=text, to=exp.DataType.build("JSON"))
+    # SAFE.JSON_VALUE / SAFE.JSON_QUERY: the plain read; `_safe_json_columns` makes the
+    # column it reads safe (sqlglot would spell SAFE as a table qualifier).
+    if isinstance(node, exp.SafeFunc) and isinstance(
+        node.this, exp.JSONExtract | exp.JSONExtractScalar
+    ):
+        return node.this
     # BigQuery evaluates a CTE where it is referenced; DuckDB may materialize it whole,
     # holding every row of the window in memory. Each CTE is referenced once: inline it.
     if isinstance(node, exp.CTE):
@@ -178,6 +186,17 @@ def _batch_json_reads(tree: exp.Expression) -> None:
             source.set("this", inner.subquery("__fm_source"))
 
 
+def _safe_json_columns(tree: exp.Expression) -> None:
+    """Every JSON read of a bare column reads `TRY_CAST(column AS JSON)`: a no-op on a JSON
+    column, and NULL instead of a "Malformed JSON" error for a VARCHAR row that is not JSON
+    (BigQuery's SAFE. reads; logged JSON is often kept in STRING columns)."""
+    json_type = exp.DataType.build("JSON")
+    for node in list(tree.find_all(exp.JSONExtract, exp.JSONExtractScalar)):
+        column = node.this
+        if isinstance(column, exp.Column):
+            node.set("this", exp.TryCast(this=column.copy(), to=json_type.copy()))
+
+
 def _path(node: Any) -> str:
     return str(node.expression.sql(dialect="bigquery"))
 
@@ -189,6 +208,7 @@ def _is_value_read(node: exp.Expression) -> bool:
 def _transpile(sql: str) -> str:
     tree = sqlglot.parse_one(sql, read="bigquery").transform(_rewrite_for_duckdb)
     _batch_json_reads(tree)
+    _safe_json_columns(tree)
     return str(tree.sql(dialect="duckdb"))
 
 

@@ -100,12 +100,11 @@ SLACK = {"token": "${SLACK_BOT_TOKEN}"}
     [
         (
             {"slack": {**SLACK, "channels": {}}},
-            "alerts.slack.channels: give a channel for every severity "
-            "(missing: critical, warning, info)",
+            "alerts.slack.channels: give at least one channel, e.g. {critical: '#alerts'}",
         ),
         (
             {"slack": {**SLACK, "channels": {"critical": "#a", "warning": "#a", "info": " "}}},
-            "alerts.slack.channels: give a channel for every severity (missing: info)",
+            "alerts.slack.channels: channel name is blank for: info",
         ),
         (
             {"slack": {**SLACK, "base_url": "ftp://slack.example/api/"}},
