@@ -172,6 +172,10 @@ class PredictionsTable(Strict):
     where: SqlExpression | None = "is_active"
     quality: list[QualityLocation] = []
     features: dict[Identifier, Locations] = {}
+    # Logging columns that keep JSON as text (STRING, VARCHAR) rather than a JSON type:
+    # parsed with SAFE.PARSE_JSON, so a row that is not JSON is counted as unparseable
+    # instead of failing the query. (On BigQuery a JSON column must not be listed.)
+    json_text_columns: list[Identifier] = []
 
 
 class WriteLog(Strict):

@@ -14,7 +14,7 @@ below is built from those accessors, the same ones the readers use.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from checks.base import Check, Fragment
@@ -80,45 +80,43 @@ def finite(value: str) -> str:
     return f"IF({non_finite(value)}, NULL, {value})"
 
 
-def location_sql(loc: Location, params: Params) -> tuple[str, str]:
+def location_sql(
+    loc: Location, params: Params, text_columns: Collection[str] = ()
+) -> tuple[str, str]:
     """SQL for (numeric value, "present but not a number") at one logged location.
 
     Only finite numbers are values: a logged inf or NaN (or the strings "NaN" and
     "Infinity", which casts read as numbers) is present but unusable, like "n/a".
 
     Every nested step is parsed with SAFE.PARSE_JSON, so a truncated JSON string yields
-    NULL (and counts as unparseable) instead of failing the whole query. A JSON `null`
-    is "not logged", like a missing key (`_not_json_null`); a string such as "n/a" is
-    present, and unparseable.
+    NULL (and counts as unparseable) instead of failing the whole query. A column in
+    `text_columns` (JSON kept in a STRING column) is parsed the same way, so a row that
+    is not JSON (`hello world`) is counted, not an error failing every check. A JSON
+    `null` is "not logged", like a missing key (`_not_json_null`); a string such as "n/a"
+    is present, and unparseable.
     """
     if loc.column is not None:
         col = ident(loc.column)
         value = finite(f"SAFE_CAST({col} AS FLOAT64)")
         return value, f"({col} IS NOT NULL AND {value} IS NULL)"
     assert loc.json_column is not None and loc.path
-    column = ident(loc.json_column)
-    doc = column
-    broken = [malformed_json(column)]
-    # The column's own reads are SAFE.: a STRING column holding `hello world` is NULL for
-    # that row (counted above), not a "Malformed JSON" error failing every check.
-    read = "SAFE.JSON_VALUE"
+    doc = ident(loc.json_column)
+    broken: list[str] = []
+    parsed = loc.json_column in text_columns
+    if parsed:
+        column, doc = doc, f"SAFE.PARSE_JSON({doc})"
+        broken.append(f"({column} IS NOT NULL AND {doc} IS NULL)")
     for step in loc.path[:-1]:
-        text = f"{read}({doc}, {json_path_literal(step)})"
+        text = f"JSON_VALUE({doc}, {json_path_literal(step)})"
         doc = f"SAFE.PARSE_JSON({text})"
         broken.append(f"({text} IS NOT NULL AND {doc} IS NULL)")
-        read = "JSON_VALUE"
+        parsed = True
     last = json_path_literal(loc.path[-1])
-    value = finite(f"SAFE_CAST({read}({doc}, {last}) AS FLOAT64)")
-    found = f"{'SAFE.JSON_QUERY' if doc == column else 'JSON_QUERY'}({doc}, {last})"
-    not_null = _not_json_null(found, params, parsed=len(loc.path) > 1)
+    value = finite(f"SAFE_CAST(JSON_VALUE({doc}, {last}) AS FLOAT64)")
+    found = f"JSON_QUERY({doc}, {last})"
+    not_null = _not_json_null(found, params, parsed=parsed)
     broken.append(f"({found} IS NOT NULL AND {not_null} AND {value} IS NULL)")
     return value, "(" + " OR ".join(broken) + ")"
-
-
-def malformed_json(column: str) -> str:
-    """The (JSON or STRING) column holds something that is not JSON. Only a STRING column
-    can: on a JSON column the document itself is never NULL once the column is not."""
-    return f"({column} IS NOT NULL AND SAFE.JSON_QUERY({column}, '$') IS NULL)"
 
 
 def _not_json_null(found: str, params: Params, *, parsed: bool) -> str:
@@ -159,7 +157,12 @@ def _coalesce(values: Sequence[str]) -> str:
     return values[0] if len(values) == 1 else f"COALESCE({', '.join(values)})"
 
 
-def _first_number(logged: Logged, locations: Sequence[Location], params: Params) -> FirstNumber:
+def _first_number(
+    logged: Logged,
+    locations: Sequence[Location],
+    params: Params,
+    text_columns: Collection[str] = (),
+) -> FirstNumber:
     """Per-location columns (value and "malformed" flag), and the first number among the
     store-side and among the live locations.
 
@@ -174,7 +177,7 @@ def _first_number(logged: Logged, locations: Sequence[Location], params: Params)
     live: list[str] = []
     bads: list[str] = []
     for i, loc in enumerate(locations):
-        value, bad = location_sql(loc, params)
+        value, bad = location_sql(loc, params, text_columns)
         columns += [(logged.location(i), value), (logged.location_bad(i), bad)]
         (live if loc.live else store_side).append(value)
         bads.append(logged.location_bad(i))
@@ -196,7 +199,10 @@ def _unparseable(logged: str, malformed: str | None, live_value: str | None = No
 
 
 def _feature_sql(
-    f: FeatureColumns, locations: Sequence[Location], params: Params
+    f: FeatureColumns,
+    locations: Sequence[Location],
+    params: Params,
+    text_columns: Collection[str] = (),
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """One feature's columns: (on `predictions`: the locations, the store-side number and
     the live one; on `logged`: unparseable, and "read from a live location").
@@ -204,7 +210,7 @@ def _feature_sql(
     A feature without live locations still writes `live_value` and `live` (NULL and
     FALSE), so every fragment reads the same columns whatever the config.
     """
-    first = _first_number(f, locations, params)
+    first = _first_number(f, locations, params, text_columns)
     live_value = first.live or "CAST(NULL AS FLOAT64)"
     predicted = [*first.columns, (f.logged, first.store_side), (f.live_value, live_value)]
     if first.live is None:
@@ -340,11 +346,12 @@ def prediction_rows(
     ]
     pred_cols += [(cols.key(i), ident(k)) for i, k in enumerate(preds.keys)]
     pred_cols.append((cols.made_at, f"({preds.made_at})"))
-    quality = _first_number(cols.quality, preds.quality, params)
+    text = preds.json_text_columns
+    quality = _first_number(cols.quality, preds.quality, params, text)
     pred_cols += [*quality.columns, (cols.logged_quality, quality.store_side)]
     logged = [(cols.quality_unparseable, _unparseable(cols.logged_quality, quality.malformed))]
     for f in features:
-        predicted, flags = _feature_sql(f, preds.features[f.name], params)
+        predicted, flags = _feature_sql(f, preds.features[f.name], params, text)
         pred_cols += predicted
         logged += flags
     where = f"{ident(preds.date_column)} BETWEEN {p_from} AND {p_to}"
