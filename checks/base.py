@@ -94,7 +94,8 @@ class Check(ABC):
     uses_grading: ClassVar[bool] = False
     # "join": answered by the shared prediction-to-store join. "store": answered by the
     # per-date store summary (checks/query/store_summary.py), for dates with no predictions yet.
-    scope: ClassVar[Literal["join", "store"]] = "join"
+    # "volume": the join's per-date prediction count beside the store summary's row count.
+    scope: ClassVar[Literal["join", "store", "volume"]] = "join"
     # Whether its flag marks a prediction as affected (the impact table, hit rates).
     problem: ClassVar[bool] = True
     # One sentence on-call reads next to the numbers.

@@ -495,7 +495,8 @@ def build_query(
         aggregates += _hit_aggregates(cols, rows.problem_flag)
 
     rank_cols: list[tuple[str, str]] = []
-    if examples > 0 and details:
+    reported = [r for _, f in fragments for r in f.reported]
+    if examples > 0 and details and reported:
         p_examples = params.int("max_examples", examples)
         # (field of an example, join column): the fields are what alerts and reports show.
         base_fields = [
@@ -506,7 +507,7 @@ def build_query(
             ("logged_quality", cols.logged_quality),
             ("store_quality", cols.store_quality),
         ]
-        for r in (r for _, f in fragments for r in f.reported):
+        for r in reported:
             flag, rank = r.flag, _rank(r.flag)
             rank_cols.append(
                 (

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from checks.base import CheckResult
+from checks.registry import CHECKS
 from monitor.config import parse_config
 from monitor.pipeline.cycle import RunReport, run_cycle
 from monitor.pipeline.window import DateWindow
@@ -175,7 +176,7 @@ def test_duplicate_prediction_ids_count_once_and_are_reported(lab: Lab) -> None:
     results = lab.run()
     stale = one(results, "stale_predictions")
     assert (stale.total, stale.affected) == (2, 1)
-    per_prediction = [r for r in results if r.check != "store_freshness"]
+    per_prediction = [r for r in results if CHECKS[r.check].scope == "join"]
     assert all(r.details["duplicate_prediction_rows"] == 2 for r in per_prediction), results
     assert len(stale.examples) == 1
 
@@ -232,3 +233,84 @@ def test_a_date_outside_the_data_still_reads_as_no_predictions(lab: Lab) -> None
     later = DAY + dt.timedelta(days=1)
     results = lab.run(window=DateWindow(later, later), only=["stale_predictions"])
     assert [r.message for r in results] == ["no predictions for this date"]
+
+
+# prediction_volume: "nothing arrived" is not green (finding 7).
+
+YESTERDAY, BEFORE = DAY - dt.timedelta(days=1), DAY - dt.timedelta(days=2)
+THREE_DAYS = DateWindow(BEFORE, DAY)
+# 19:00 in New York on DAY is 00:00Z the next day.
+AFTER_DUE = utc("01:00", DAY + dt.timedelta(days=1))
+BEFORE_DUE = utc("23:00", DAY)
+
+
+def volume(lab: Lab, now: dt.datetime, window: DateWindow = THREE_DAYS) -> list[CheckResult]:
+    lab.flush()
+    report = run_cycle(lab.config(), window, ["prediction_volume"], now=now)
+    assert report.queries == 2  # the join's totals and the store summary: nothing more
+    return report.results
+
+
+def games(lab: Lab, day: dt.date, predictions_each: int, players: str = "abc") -> None:
+    for p in players:
+        lab.add_store(p, day=day)
+        for _ in range(predictions_each):
+            lab.add_prediction(p, day=day)
+
+
+def test_a_date_with_store_rows_and_no_predictions_alerts_once_due(lab: Lab) -> None:
+    """Before: an emptied predictions table gave every check "no predictions", all green."""
+    games(lab, BEFORE, 0)
+    games(lab, YESTERDAY, 0)
+    games(lab, DAY, 0)
+    by_date = {r.game_date: r for r in volume(lab, AFTER_DUE)}
+    assert [by_date[d].status for d in THREE_DAYS.dates()] == ["alert"] * 3
+    r = by_date[DAY]
+    assert (r.severity, r.total, r.details["predictions"], r.details["store_rows"]) == (
+        "critical",
+        3,
+        0,
+        3,
+    )
+    assert r.message == (
+        "0 predictions for 2026-02-03 by 19:00 EST on 2026-02-03, though the feature store has "
+        "3 rows for it (expected at least 1)"
+    )
+    assert r.details["expected_by"] == "2026-02-04T00:00:00Z"
+
+
+def test_before_the_expected_time_a_date_is_not_due_and_without_games_not_judged(
+    lab: Lab,
+) -> None:
+    games(lab, YESTERDAY, 3)
+    games(lab, DAY, 0)
+    by_date = {r.game_date: r for r in volume(lab, BEFORE_DUE)}
+    assert by_date[DAY].status == "ok"
+    assert by_date[DAY].message == (
+        "0 predictions so far; not due yet (expected by 19:00 EST on 2026-02-03)"
+    )
+    assert by_date[BEFORE].message == "no feature-store rows for this date (no games): not judged"
+    assert by_date[YESTERDAY].status == "ok"
+
+
+def test_far_fewer_than_the_recent_days_alerts(lab: Lab) -> None:
+    games(lab, BEFORE, 4)  # 12
+    games(lab, YESTERDAY, 3)  # 9
+    games(lab, DAY, 1, players="ab")  # 2 < 0.5 * median(12, 9)
+    by_date = {r.game_date: r for r in volume(lab, AFTER_DUE)}
+    assert [by_date[d].status for d in THREE_DAYS.dates()] == ["ok", "ok", "alert"]
+    assert by_date[DAY].details["recent_median"] == 10.5
+    assert "far fewer than the recent median of 10.5" in by_date[DAY].message
+    assert by_date[YESTERDAY].details["recent_median"] == 12  # 9 is not below half of 12
+
+
+def test_prediction_volume_adds_no_query_to_a_cycle(lab: Lab) -> None:
+    """One scan per cycle: the join and the store summary answer it along with the rest."""
+    games(lab, DAY, 1)
+    lab.flush()
+    config = lab.config()
+    with_volume = run_cycle(config, DateWindow(DAY, DAY), now=AFTER_DUE)
+    assert "prediction_volume" in with_volume.checks
+    names = [n for n in config.enabled_checks() if n != "prediction_volume"]
+    without = run_cycle(config, DateWindow(DAY, DAY), names, now=AFTER_DUE)
+    assert with_volume.queries == without.queries == 2

@@ -43,6 +43,7 @@ def test_the_shipped_config_is_valid() -> None:
         "low_quality",
         "missing_features",
         "store_freshness",
+        "prediction_volume",
         "hit_rate_drop",
     ]
     assert config.history is not None and config.history.log_table is not None
