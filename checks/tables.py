@@ -51,7 +51,19 @@ class Location(Strict):
 
     column: Identifier | None = None
     json_column: Identifier | None = None
-    path: list[JsonPath] | None = None
+    # One JSONPath, or a list of them (each step a JSON-encoded string parsed again).
+    path: Annotated[
+        list[JsonPath] | None,
+        Field(
+            json_schema_extra={
+                "anyOf": [
+                    {"type": "string"},
+                    {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                    {"type": "null"},
+                ]
+            }
+        ),
+    ] = None
     live: StrictBool = False
 
     @field_validator("path", mode="before")
