@@ -196,8 +196,13 @@ def cast(value: Any) -> float | None:
     """SAFE_CAST(JSON_VALUE(...) AS FLOAT64), then finite only: the number featmon uses."""
     if value is MISSING or value is None or isinstance(value, bool | dict | list):
         return None
-    if isinstance(value, int | float):
-        number = float(value) if abs(value) < 10**308 else math.inf
+    if isinstance(value, float):
+        number = value
+    elif isinstance(value, int):
+        try:
+            number = float(value)
+        except OverflowError:  # a JSON integer too big for a double
+            number = math.inf
     elif _NUMBER.match(value):
         number = float(value)
     elif _SPECIAL.match(value):
