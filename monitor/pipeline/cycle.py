@@ -192,14 +192,15 @@ def run_checks(
     store_checks = [c for c in checks if c.scope == "store"]
     volume_checks = [c for c in checks if c.scope == "volume"]
     join_checks = [c for c in checks if c.scope == "join"]
-    totals: dict[dt.date, int] | WarehouseError | None = None
-    if join_checks or volume_checks:
-        totals = _join_results(config, wh, window, join_checks, report)
-    if store_checks or volume_checks:
+    summary: dict[dt.date, dict[str, Any]] | WarehouseError = {}
+    if store_checks or volume_checks:  # first: the job order BigQuery's tests see
         summary = _store_summary(config, wh, window, now, report)
         report.results += _store_results(config, window, store_checks, now, summary)
+    if join_checks or volume_checks:
+        totals = _join_results(
+            config, wh, window, join_checks, report, need_totals=bool(volume_checks)
+        )
         if volume_checks:
-            assert totals is not None
             report.results += _volume_results(config, window, volume_checks, now, summary, totals)
     order = {name: i for i, name in enumerate(CHECKS)}
     report.results.sort(key=lambda r: (r.game_date or dt.date.min, order[r.check]))
@@ -208,10 +209,17 @@ def run_checks(
 
 
 def _join_results(
-    config: Config, wh: Warehouse, window: DateWindow, checks: Sequence[Check], report: RunReport
+    config: Config,
+    wh: Warehouse,
+    window: DateWindow,
+    checks: Sequence[Check],
+    report: RunReport,
+    *,
+    need_totals: bool = False,
 ) -> dict[dt.date, int] | WarehouseError:
     """The checks answered by the shared join: one query, then attribution if they alert.
-    Returns the predictions per date (what prediction_volume reads), or why there are none."""
+    Returns the predictions per date (what prediction_volume reads), or why there are none;
+    only when `need_totals` does a rejected combined query cost a totals-only one."""
     query = check_query(config, checks, window)
     totals: dict[dt.date, int] | WarehouseError
     try:
@@ -225,7 +233,8 @@ def _join_results(
             report.results.append(error_result(checks[0], str(combined)))
         elif checks:
             report.results += _isolate(config, wh, checks, window, report)
-        totals = _totals_alone(config, wh, window, report) if checks else combined
+        alone = need_totals and bool(checks)
+        totals = _totals_alone(config, wh, window, report) if alone else combined
     except WarehouseError as e:
         report.results += [error_result(c, str(e)) for c in checks]
         totals = e
