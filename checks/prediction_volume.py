@@ -29,7 +29,8 @@ from checks.query.sql import Params
 # Keys of the row `results` reads (assembled per date by the run cycle).
 PREDICTIONS = "predictions"  # the date's predictions (the join's total; 0 when none)
 STORE_ROWS = "store_rows"  # the date's feature-store rows (the store summary's)
-RECENT = "recent_predictions"  # the earlier window dates' counts that are due, with store rows
+# (date, predictions, store rows) of each earlier date of the window, oldest first.
+EARLIER = "earlier_dates"
 
 
 class PredictionVolumeSettings(CheckSettings):
@@ -59,7 +60,12 @@ class PredictionVolume(Check):
         now: dt.datetime = row["checked_at"]
         count = int(row.get(PREDICTIONS) or 0)
         rows = int(row.get(STORE_ROWS) or 0)
-        recent = [int(n) for n in row.get(RECENT) or []]
+        # Recent days: the earlier dates with games whose count is final (due).
+        recent = [
+            n
+            for day, n, store_rows in row.get(EARLIER) or []
+            if store_rows and now >= deadline(day, s.expected_by, zone)
+        ]
         baseline = statistics.median(recent) if recent else None
         due = deadline(game_date, s.expected_by, zone)
         local_due = f"{due.astimezone(zone):%H:%M %Z} on {game_date}"
@@ -103,10 +109,3 @@ class PredictionVolume(Check):
                 details=details,
             )
         ]
-
-
-def is_due(game_date: dt.date, row: Mapping[str, Any], expected_by: str) -> bool:
-    """Whether `game_date`'s count is final enough to be a baseline for later dates."""
-    zone = ZoneInfo(row["timezone"])
-    due: dt.datetime = deadline(game_date, expected_by, zone)
-    return bool(row["checked_at"] >= due)

@@ -195,13 +195,13 @@ def run_checks(
     summary: dict[dt.date, dict[str, Any]] | WarehouseError = {}
     if store_checks or volume_checks:  # first: the job order BigQuery's tests see
         summary = _store_summary(config, wh, window, now, report)
-        report.results += _store_results(config, window, store_checks, now, summary)
+        report.results += _store_results(window, store_checks, summary)
     if join_checks or volume_checks:
         totals = _join_results(
             config, wh, window, join_checks, report, need_totals=bool(volume_checks)
         )
         if volume_checks:
-            report.results += _volume_results(config, window, volume_checks, now, summary, totals)
+            report.results += _volume_results(window, volume_checks, summary, totals)
     order = {name: i for i, name in enumerate(CHECKS)}
     report.results.sort(key=lambda r: (r.game_date or dt.date.min, order[r.check]))
     report.duration_s = time.perf_counter() - started
@@ -289,10 +289,8 @@ def _store_summary(
 
 
 def _store_results(
-    config: Config,
     window: DateWindow,
     checks: Sequence[Check],
-    now: dt.datetime,
     summary: dict[dt.date, dict[str, Any]] | WarehouseError,
 ) -> list[CheckResult]:
     """Store-scoped checks, from the store summary."""
@@ -309,29 +307,25 @@ def _store_results(
 
 
 def _volume_results(
-    config: Config,
     window: DateWindow,
     checks: Sequence[Check],
-    now: dt.datetime,
     summary: dict[dt.date, dict[str, Any]] | WarehouseError,
     totals: dict[dt.date, int] | WarehouseError,
 ) -> list[CheckResult]:
     """prediction_volume: each date's prediction count beside its store rows, and the
-    counts of the earlier window dates that are due (its recent days)."""
+    earlier window dates' (the check picks its recent days among them)."""
     problem = summary if isinstance(summary, WarehouseError) else totals
     if isinstance(problem, WarehouseError):
         return [error_result(c, str(problem)) for c in checks]
     assert not isinstance(summary, WarehouseError) and not isinstance(totals, WarehouseError)
     out: list[CheckResult] = []
     for check in checks:
-        expected_by = getattr(check.settings, "expected_by", "00:00")
         try:
-            recent: list[int] = []
+            earlier: list[tuple[dt.date, int, int]] = []
             for day in window.dates():
                 row = {**summary[day], volume.PREDICTIONS: totals.get(day, 0)}
-                out += check.results({**row, volume.RECENT: list(recent)}, day)
-                if row["store_rows"] and volume.is_due(day, row, expected_by):
-                    recent.append(row[volume.PREDICTIONS])
+                out += check.results({**row, volume.EARLIER: list(earlier)}, day)
+                earlier.append((day, row[volume.PREDICTIONS], int(row["store_rows"] or 0)))
         except Exception as e:
             out.append(error_result(check, f"internal error reading its results: {e!r}"))
     return out
