@@ -9,12 +9,13 @@ enabled checks are answered by one scan.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from checks.query.columns import (
     FLAG,
@@ -25,13 +26,14 @@ from checks.query.columns import (
     flag_examples,
 )
 from checks.query.sql import Params
+from checks.tables import CONFIG_MODEL
 
 Severity = Literal["critical", "warning", "info"]
 Status = Literal["ok", "alert", "error"]
 
 
 class CheckSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = CONFIG_MODEL
 
     enabled: bool = True
     severity: Severity = "warning"
@@ -96,7 +98,8 @@ class Check(ABC):
     uses_grading: ClassVar[bool] = False
     # "join": answered by the shared prediction-to-store join. "store": answered by the
     # per-date store summary (checks/query/store_summary.py), for dates with no predictions yet.
-    scope: ClassVar[Literal["join", "store"]] = "join"
+    # "volume": the join's per-date prediction count beside the store summary's row count.
+    scope: ClassVar[Literal["join", "store", "volume"]] = "join"
     # Whether its flag marks a prediction as affected (the impact table, hit rates).
     problem: ClassVar[bool] = True
     # One sentence on-call reads next to the numbers.
@@ -175,4 +178,8 @@ def over_ratio(part: int, whole: int, max_ratio: float) -> bool:
 
 
 def rounded(value: Any, digits: int = 2) -> float | None:
-    return None if value is None else round(float(value), digits)
+    """A figure for people and JSON: None when absent or not finite (a difference of two
+    huge finite values can overflow to inf), so no report ever prints NaN or Infinity."""
+    if value is None or not math.isfinite(float(value)):
+        return None
+    return round(float(value), digits)

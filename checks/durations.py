@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator
 
@@ -29,3 +30,22 @@ def _valid(text: str) -> str:
 
 # A config field holding a duration: validated at load, kept as written.
 Duration = Annotated[str, AfterValidator(_valid)]
+
+
+def _clock(text: str) -> str:
+    try:
+        dt.time.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a time of day like 17:00") from None
+    return text
+
+
+# A config field holding a local time of day (`17:00`), in the config's time zone.
+ClockTime = Annotated[str, AfterValidator(_clock)]
+
+
+def deadline(day: dt.date, clock: str, zone: ZoneInfo) -> dt.datetime:
+    """`clock` on `day` in `zone`, as UTC: 17:00 in New York is 21:00Z in summer and
+    22:00Z in winter."""
+    local = dt.datetime.combine(day, dt.time.fromisoformat(clock), tzinfo=zone)
+    return local.astimezone(dt.UTC)

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import Field
 
 from checks.base import Check, CheckResult, CheckSettings, Fragment, Reported, pct, rounded
-from checks.quality_mismatch import EPSILON
+from checks.quality_mismatch import EPSILON, unusable_note
 from checks.query.sql import Params
 
 
@@ -62,7 +62,11 @@ class FeatureMismatch(Check):
                 (self.col(_own(f.index, "live_overrides")), f"COUNTIF({f.live})"),
                 (
                     self.col(_own(f.index, "missing_in_store")),
-                    f"COUNTIF({present} AND {store} IS NULL)",
+                    f"COUNTIF({present} AND {store} IS NULL AND NOT {f.store_non_finite})",
+                ),
+                (
+                    self.col(_own(f.index, "non_finite_in_store")),
+                    f"COUNTIF({f.store_non_finite})",
                 ),
                 (self.col(_own(f.index, "unparseable")), f"COUNTIF({f.unparseable})"),
                 (self.col(_own(f.index, "max_abs_diff")), f"MAX({diff})"),
@@ -88,6 +92,7 @@ class FeatureMismatch(Check):
                 "live_overrides": self.count(row, _own(f.index, "live_overrides")),
                 "missing_in_store": self.count(row, _own(f.index, "missing_in_store")),
                 "unparseable": self.count(row, _own(f.index, "unparseable")),
+                "non_finite_in_store": self.count(row, _own(f.index, "non_finite_in_store")),
                 "max_abs_diff": rounded(row[self.col(_own(f.index, "max_abs_diff"))], 4),
             }
             if affected:
@@ -97,8 +102,7 @@ class FeatureMismatch(Check):
                 )
             else:
                 message = f"logged values match the store ({details['compared']} compared)"
-            if details["unparseable"]:
-                message += f"; {details['unparseable']} logged values unparseable"
+            message += unusable_note(details)
             out.append(
                 self.result(
                     row,

@@ -58,6 +58,10 @@ class QualityMismatch(Check):
                 (self.col("logged_avg"), f"AVG(IF({flag}, {logged}, NULL))"),
                 (self.col("store_avg"), f"AVG(IF({flag}, {store}, NULL))"),
                 (self.col("unparseable"), f"COUNTIF({self.cols.quality_unparseable})"),
+                (
+                    self.col("non_finite_in_store"),
+                    f"COUNTIF({self.cols.store_quality_non_finite})",
+                ),
             ],
             reported=[Reported(flag, f"{diff} DESC")],
         )
@@ -74,6 +78,7 @@ class QualityMismatch(Check):
             "logged_quality_avg": logged_avg,
             "store_quality_avg": store_avg,
             "unparseable": self.count(row, "unparseable"),
+            "non_finite_in_store": self.count(row, "non_finite_in_store"),
         }
         if affected:
             message = (
@@ -82,4 +87,17 @@ class QualityMismatch(Check):
             )
         else:
             message = f"logged quality matches the store for {details['compared']} predictions"
+        message += unusable_note(details)
         return [self.result(row, game_date, alert=affected > 0, message=message, details=details)]
+
+
+def unusable_note(details: Mapping[str, Any]) -> str:
+    """What could not be compared, when anything: a date of unusable values is not green
+    without saying so."""
+    parts = []
+    if details.get("unparseable"):
+        unusable = details["unparseable"]
+        parts.append(f"{unusable} logged values unusable (malformed, or not a finite number)")
+    if details.get("non_finite_in_store"):
+        parts.append(f"{details['non_finite_in_store']} store values not finite (inf/NaN)")
+    return "".join(f"; {p}" for p in parts)

@@ -8,6 +8,7 @@ from checks.hit_rate_drop import HitRateDrop
 from checks.low_quality import LowQuality
 from checks.missing_features import MissingFeatures
 from checks.missing_quality import MissingQuality
+from checks.prediction_volume import PredictionVolume
 from checks.quality_mismatch import QualityMismatch
 from checks.stale_predictions import StalePredictions
 from checks.store_freshness import StoreFreshness
@@ -22,6 +23,7 @@ CHECKS: dict[str, type[Check]] = {
         LowQuality,
         MissingFeatures,
         StoreFreshness,
+        PredictionVolume,
         HitRateDrop,
     )
 }

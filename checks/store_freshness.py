@@ -14,33 +14,15 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import field_validator
-
 from checks.base import Check, CheckResult, CheckSettings, Fragment
-from checks.durations import Duration, parse_duration
+from checks.durations import ClockTime, Duration, deadline, parse_duration
 from checks.query.sql import Params
 from checks.times import for_people, iso_utc
 
 
 class StoreFreshnessSettings(CheckSettings):
-    must_be_written_by: str = "17:00"
+    must_be_written_by: ClockTime = "17:00"
     max_age: Duration = "6h"
-
-    @field_validator("must_be_written_by")
-    @classmethod
-    def _clock(cls, v: str) -> str:
-        try:
-            dt.time.fromisoformat(v)
-        except ValueError:
-            raise ValueError(f"{v!r} is not a time of day like 17:00") from None
-        return v
-
-
-def deadline(day: dt.date, clock: str, zone: ZoneInfo) -> dt.datetime:
-    """`clock` on `day` in `zone`, as UTC: 17:00 in New York is 21:00Z in summer and
-    22:00Z in winter."""
-    local = dt.datetime.combine(day, dt.time.fromisoformat(clock), tzinfo=zone)
-    return local.astimezone(dt.UTC)
 
 
 class StoreFreshness(Check):

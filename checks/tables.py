@@ -26,8 +26,14 @@ SqlExpression = Annotated[str, AfterValidator(check_expression)]
 JsonPath = Annotated[str, AfterValidator(check_json_path)]
 
 
+# How every config model reads its input: unknown keys are errors, values are not coerced
+# (`threshold: true` or a quoted "70" is a mistake, not 1.0 or 70.0) and numbers are finite
+# (`1.0e400` is inf, which would make every comparison false: a silent green).
+CONFIG_MODEL = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = CONFIG_MODEL
 
 
 class Location(Strict):
@@ -45,7 +51,19 @@ class Location(Strict):
 
     column: Identifier | None = None
     json_column: Identifier | None = None
-    path: list[JsonPath] | None = None
+    # One JSONPath, or a list of them (each step a JSON-encoded string parsed again).
+    path: Annotated[
+        list[JsonPath] | None,
+        Field(
+            json_schema_extra={
+                "anyOf": [
+                    {"type": "string"},
+                    {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                    {"type": "null"},
+                ]
+            }
+        ),
+    ] = None
     live: StrictBool = False
 
     @field_validator("path", mode="before")
@@ -166,6 +184,10 @@ class PredictionsTable(Strict):
     where: SqlExpression | None = "is_active"
     quality: list[QualityLocation] = []
     features: dict[Identifier, Locations] = {}
+    # Logging columns that keep JSON as text (STRING, VARCHAR) rather than a JSON type:
+    # parsed with SAFE.PARSE_JSON, so a row that is not JSON is counted as unparseable
+    # instead of failing the query. (On BigQuery a JSON column must not be listed.)
+    json_text_columns: list[Identifier] = []
 
 
 class WriteLog(Strict):

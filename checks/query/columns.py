@@ -57,6 +57,8 @@ class FeatureColumns(Logged):
     index: int
     name: str
     store: str
+    # The store holds a value for it, but not a finite one (inf, NaN): never compared.
+    store_non_finite: str
     live_value: str  # the number at the first live location that holds one (else NULL)
     live: str  # no store-side number, but a live one: counted, never compared
 
@@ -75,11 +77,14 @@ class JoinColumns:
     feature_locations: tuple[tuple[str, tuple[str, ...]], ...]  # name -> locations, described
 
     prediction_id: ClassVar[str] = "prediction_id"
+    # Rows the table holds for this prediction id (>1: a writer duplicated it; one counts).
+    prediction_copies: ClassVar[str] = "prediction_copies"
     game_date: ClassVar[str] = "game_date"
     made_at: ClassVar[str] = "made_at"
     store_present: ClassVar[str] = "store_present"  # the store has a row for the keys
     written_at: ClassVar[str] = "written_at"  # the store row's write time
-    store_quality: ClassVar[str] = "store_quality"
+    store_quality: ClassVar[str] = "store_quality"  # NULL when not a finite number
+    store_quality_non_finite: ClassVar[str] = "store_quality_non_finite"  # inf or NaN
     logged_quality: ClassVar[str] = "logged_quality"
     quality_unparseable: ClassVar[str] = "quality_unparseable"
     graded_correct: ClassVar[str] = "graded_correct"  # only with grading
@@ -151,6 +156,7 @@ class JoinColumns:
             index=index,
             name=names[index],
             store=f"{prefix}_store",
+            store_non_finite=f"{prefix}_store_non_finite",
             live_value=f"{prefix}_live_value",
             live=f"{prefix}_live",
         )
@@ -162,7 +168,8 @@ class JoinColumns:
 
 # The aggregate row: one per game date. GAME_DATE also keys the store summary's rows.
 GAME_DATE = "game_date"
-TOTAL = "total"  # predictions of the date
+TOTAL = "total"  # predictions of the date (each prediction id once)
+DUPLICATES = "duplicate_prediction_rows"  # extra rows of ids the table holds more than once
 FLAG = "flag"  # every check's "any problem" column (prefixed by `check_column`)
 IMPACT_AFFECTED = "impact__affected"  # predictions any problem check flags
 

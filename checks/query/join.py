@@ -14,11 +14,12 @@ below is built from those accessors, the same ones the readers use.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from checks.base import Check, Fragment
 from checks.query.columns import (
+    DUPLICATES,
     GAME_DATE,
     HIT_GROUPS,
     IMPACT_AFFECTED,
@@ -78,29 +79,53 @@ class Tables:
         )
 
 
-def location_sql(loc: Location, params: Params) -> tuple[str, str]:
+def non_finite(value: str) -> str:
+    """`value` (a FLOAT64) is infinite or NaN. Such a number is never compared: with an inf
+    store value the tolerance `abs + rel * inf` is NaN and every comparison is false, so a
+    broken row would read as "0 affected"."""
+    return f"(IS_NAN({value}) OR IS_INF({value}))"
+
+
+def finite(value: str) -> str:
+    """`value`, or NULL when it is not a finite number."""
+    return f"IF({non_finite(value)}, NULL, {value})"
+
+
+def location_sql(
+    loc: Location, params: Params, text_columns: Collection[str] = ()
+) -> tuple[str, str]:
     """SQL for (numeric value, "present but not a number") at one logged location.
 
+    Only finite numbers are values: a logged inf or NaN (or the strings "NaN" and
+    "Infinity", which casts read as numbers) is present but unusable, like "n/a".
+
     Every nested step is parsed with SAFE.PARSE_JSON, so a truncated JSON string yields
-    NULL (and counts as unparseable) instead of failing the whole query. A JSON `null`
-    is "not logged", like a missing key (`_not_json_null`); a string such as "n/a" is
-    present, and unparseable.
+    NULL (and counts as unparseable) instead of failing the whole query. A column in
+    `text_columns` (JSON kept in a STRING column) is parsed the same way, so a row that
+    is not JSON (`hello world`) is counted, not an error failing every check. A JSON
+    `null` is "not logged", like a missing key (`_not_json_null`); a string such as "n/a"
+    is present, and unparseable.
     """
     if loc.column is not None:
         col = ident(loc.column)
-        value = f"SAFE_CAST({col} AS FLOAT64)"
+        value = finite(f"SAFE_CAST({col} AS FLOAT64)")
         return value, f"({col} IS NOT NULL AND {value} IS NULL)"
     assert loc.json_column is not None and loc.path
     doc = ident(loc.json_column)
     broken: list[str] = []
+    parsed = loc.json_column in text_columns
+    if parsed:
+        column, doc = doc, f"SAFE.PARSE_JSON({doc})"
+        broken.append(f"({column} IS NOT NULL AND {doc} IS NULL)")
     for step in loc.path[:-1]:
         text = f"JSON_VALUE({doc}, {json_path_literal(step)})"
         doc = f"SAFE.PARSE_JSON({text})"
         broken.append(f"({text} IS NOT NULL AND {doc} IS NULL)")
+        parsed = True
     last = json_path_literal(loc.path[-1])
-    value = f"SAFE_CAST(JSON_VALUE({doc}, {last}) AS FLOAT64)"
+    value = finite(f"SAFE_CAST(JSON_VALUE({doc}, {last}) AS FLOAT64)")
     found = f"JSON_QUERY({doc}, {last})"
-    not_null = _not_json_null(found, params, parsed=len(loc.path) > 1)
+    not_null = _not_json_null(found, params, parsed=parsed)
     broken.append(f"({found} IS NOT NULL AND {not_null} AND {value} IS NULL)")
     return value, "(" + " OR ".join(broken) + ")"
 
@@ -143,7 +168,12 @@ def _coalesce(values: Sequence[str]) -> str:
     return values[0] if len(values) == 1 else f"COALESCE({', '.join(values)})"
 
 
-def _first_number(logged: Logged, locations: Sequence[Location], params: Params) -> FirstNumber:
+def _first_number(
+    logged: Logged,
+    locations: Sequence[Location],
+    params: Params,
+    text_columns: Collection[str] = (),
+) -> FirstNumber:
     """Per-location columns (value and "malformed" flag), and the first number among the
     store-side and among the live locations.
 
@@ -158,7 +188,7 @@ def _first_number(logged: Logged, locations: Sequence[Location], params: Params)
     live: list[str] = []
     bads: list[str] = []
     for i, loc in enumerate(locations):
-        value, bad = location_sql(loc, params)
+        value, bad = location_sql(loc, params, text_columns)
         columns += [(logged.location(i), value), (logged.location_bad(i), bad)]
         (live if loc.live else store_side).append(value)
         bads.append(logged.location_bad(i))
@@ -180,7 +210,10 @@ def _unparseable(logged: str, malformed: str | None, live_value: str | None = No
 
 
 def _feature_sql(
-    f: FeatureColumns, locations: Sequence[Location], params: Params
+    f: FeatureColumns,
+    locations: Sequence[Location],
+    params: Params,
+    text_columns: Collection[str] = (),
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """One feature's columns: (on `predictions`: the locations, the store-side number and
     the live one; on `logged`: unparseable, and "read from a live location").
@@ -188,7 +221,7 @@ def _feature_sql(
     A feature without live locations still writes `live_value` and `live` (NULL and
     FALSE), so every fragment reads the same columns whatever the config.
     """
-    first = _first_number(f, locations, params)
+    first = _first_number(f, locations, params, text_columns)
     live_value = first.live or "CAST(NULL AS FLOAT64)"
     predicted = [*first.columns, (f.logged, first.store_side), (f.live_value, live_value)]
     if first.live is None:
@@ -316,17 +349,20 @@ def prediction_rows(
     partition_keys = ", ".join(ident(k) for k in store.keys)
 
     # Prediction side: keys, made_at and every candidate location.
+    pred_id = ident(preds.id_column)
     pred_cols = [
-        (cols.prediction_id, f"CAST({ident(preds.id_column)} AS STRING)"),
+        (cols.prediction_id, f"CAST({pred_id} AS STRING)"),
+        (cols.prediction_copies, f"COUNT(*) OVER (PARTITION BY {pred_id})"),
         (cols.game_date, ident(preds.date_column)),
     ]
     pred_cols += [(cols.key(i), ident(k)) for i, k in enumerate(preds.keys)]
     pred_cols.append((cols.made_at, f"({preds.made_at})"))
-    quality = _first_number(cols.quality, preds.quality, params)
+    text = preds.json_text_columns
+    quality = _first_number(cols.quality, preds.quality, params, text)
     pred_cols += [*quality.columns, (cols.logged_quality, quality.store_side)]
     logged = [(cols.quality_unparseable, _unparseable(cols.logged_quality, quality.malformed))]
     for f in features:
-        predicted, flags = _feature_sql(f, preds.features[f.name], params)
+        predicted, flags = _feature_sql(f, preds.features[f.name], params, text)
         pred_cols += predicted
         logged += flags
     where = f"{ident(preds.date_column)} BETWEEN {p_from} AND {p_to}"
@@ -334,11 +370,22 @@ def prediction_rows(
         where += f" AND ({preds.where})"
 
     key_join = " AND ".join(f"l.{cols.key(i)} = s.{cols.key(i)}" for i in range(len(preds.keys)))
+    # Store values that are not finite are kept apart here (a column reference is cheap to
+    # test; the store CTE's lookups are not): NULL as values, counted by their own flag.
     joined = [
         (cols.store_present, f"COALESCE(s.{_PRESENT}, FALSE)"),
         (cols.written_at, f"s.{cols.written_at}"),
-        (cols.store_quality, f"s.{cols.store_quality}"),
-    ] + [(f.store, f"s.{f.store}") for f in features]
+        (cols.store_quality, finite(f"s.{cols.store_quality}")),
+        (
+            cols.store_quality_non_finite,
+            f"COALESCE({non_finite(f's.{cols.store_quality}')}, FALSE)",
+        ),
+    ]
+    for f in features:
+        joined += [
+            (f.store, finite(f"s.{f.store}")),
+            (f.store_non_finite, f"COALESCE({non_finite(f's.{f.store}')}, FALSE)"),
+        ]
 
     grading_ctes: list[str] = []
     grading_join = ""
@@ -385,8 +432,11 @@ def prediction_rows(
         f"  WHERE {ident(store.date_column)} BETWEEN {p_from} AND {p_to}\n"
         f"  QUALIFY ROW_NUMBER() OVER (PARTITION BY {partition_keys} "
         f"ORDER BY ({store.written_at}) DESC) = 1\n)",
+        # A prediction id written twice is one prediction (the latest copy), counted once.
         f"predictions AS (\n  SELECT\n    {_select(pred_cols)}\n"
-        f"  FROM {table_ref(preds.table)}\n  WHERE {where}\n)",
+        f"  FROM {table_ref(preds.table)}\n  WHERE {where}\n"
+        f"  QUALIFY ROW_NUMBER() OVER (PARTITION BY {pred_id} "
+        f"ORDER BY ({preds.made_at}) DESC) = 1\n)",
         f"logged AS (\n  SELECT\n    *,\n    {_select(logged)}\n  FROM predictions\n)",
         f"joined AS (\n  SELECT\n    l.*,\n    {_select(joined)}\n"
         f"  FROM logged AS l\n  LEFT JOIN store AS s ON {key_join}{grading_join}\n)",
@@ -447,7 +497,10 @@ def build_query(
     )
     rows = prediction_rows(tables, checks, date_from, date_to, with_grading=with_grading)
     params, fragments, cols = rows.params, rows.fragments, rows.cols
-    aggregates: list[tuple[str, str]] = [(TOTAL, "COUNT(*)")]
+    aggregates: list[tuple[str, str]] = [
+        (TOTAL, "COUNT(*)"),
+        (DUPLICATES, f"SUM({cols.prediction_copies} - 1)"),
+    ]
     for c, f in fragments:
         counted = [c.flag_column]
         if details:
@@ -461,7 +514,8 @@ def build_query(
 
     rank_cols: list[tuple[str, str]] = []
     first_cols: list[tuple[str, str]] = []
-    if examples > 0 and details:
+    reported = [r for _, f in fragments for r in f.reported]
+    if examples > 0 and details and reported:
         p_examples = params.int("max_examples", examples)
         # (field of an example, join column): the fields are what alerts and reports show.
         base_fields = [
@@ -472,7 +526,7 @@ def build_query(
             ("logged_quality", cols.logged_quality),
             ("store_quality", cols.store_quality),
         ]
-        for r in (r for _, f in fragments for r in f.reported):
+        for r in reported:
             flag, rank = r.flag, _rank(r.flag)
             by = f"{r.order}, {cols.prediction_id}"
             fields, shown, among = base_fields + r.extra, flag, ""

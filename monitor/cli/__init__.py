@@ -22,7 +22,15 @@ from monitor.cli.running import check, demo, run_command
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="featmon")
 def main() -> None:
-    """featmon: catch predictions served from stale or mismatched features."""
+    """featmon: catch predictions served from stale or mismatched features.
+
+    \b
+    Exit codes (a contract for Cloud Run and cron):
+      0  the run completed (alerts may have fired)
+      1  an alert fired and --fail-on-alert was given
+      2  usage or config error (each problem names its field)
+      3  a check could not run, or the alert state was unavailable
+    """
 
 
 @click.command()
@@ -48,6 +56,17 @@ def validate(config_path: str | None, strict: bool) -> None:
     click.echo(f"{path}: ok (backend {config.warehouse.backend}; checks: {enabled})")
 
 
+@click.command()
+def schema() -> None:
+    """Print the config file's JSON Schema (for editors: yaml-language-server).
+
+    The shipped configs name docs/config.schema.json, this command's output, on line 1.
+    """
+    from monitor.config.schema import schema_text
+
+    click.echo(schema_text(), nl=False)
+
+
 for command in (
     check,
     impact,
@@ -60,5 +79,6 @@ for command in (
     snapshot,
     timeline,
     explain,
+    schema,
 ):
     main.add_command(command)

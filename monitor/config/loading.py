@@ -156,7 +156,9 @@ def parse_config(
     data: Any, base_dir: Path = Path("."), env: Mapping[str, str] | None = None
 ) -> Config:
     if data is None:
-        data = {}
+        # An empty or comment-only file: a mounted secret left blank would otherwise run
+        # green forever while watching nothing.
+        raise ConfigError(["(root): the config is empty: nothing to monitor (list `checks:`)"])
     if not isinstance(data, dict):
         raise ConfigError(["(root): the config must be a mapping of keys to values"])
     data = interpolate(data, os.environ if env is None else env, defer_secrets=True)
@@ -166,6 +168,9 @@ def parse_config(
         problems = []
         for err in e.errors():
             msg = str(err["msg"]).removeprefix("Value error, ")
+            if str(err["type"]).endswith("_type"):
+                # Strict types: say what was given (its type, never its value: secrets).
+                msg += f" (got {_kind(err.get('input'))})"
             loc = format_location(tuple(err["loc"]))
             if loc == "(root)":
                 problems += msg.splitlines()
@@ -173,6 +178,23 @@ def parse_config(
                 problems.append(f"{loc}: {msg}")
         raise ConfigError(problems) from None
     return config.model_copy(update={"base_dir": base_dir})
+
+
+def _kind(value: Any) -> str:
+    """How a wrongly typed config value reads in YAML terms."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    return type(value).__name__
 
 
 def load_config(explicit: str | None = None) -> tuple[Config, Path]:

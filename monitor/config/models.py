@@ -31,6 +31,7 @@ from checks.durations import Duration
 from checks.registry import CHECKS
 from checks.safety import PROJECT
 from checks.tables import (
+    CONFIG_MODEL,
     FeatureStoreTable,
     GradingTable,
     Identifier,
@@ -41,6 +42,10 @@ from checks.tables import (
 from monitor.config.schedule import parse_schedule
 from monitor.warehouse.capabilities import capabilities_of
 
+# DuckDB's own `memory_limit` grammar (a size with a unit, or a share of RAM), checked at
+# load: otherwise a typo fails every run with a parser error from inside the warehouse.
+_MEMORY = re.compile(r"^\s*(\d+(\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)\s*$", re.IGNORECASE)
+
 
 class DuckDBWarehouse(Strict):
     backend: Literal["duckdb"] = "duckdb"
@@ -48,6 +53,14 @@ class DuckDBWarehouse(Strict):
     path: str = ".featmon/demo.duckdb"
     memory_limit: str | None = None
     threads: Annotated[int, Field(ge=1)] | None = None
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory(cls, v: str | None) -> str | None:
+        m = _MEMORY.match(v) if v is not None else None
+        if v is not None and (not m or float(m[1]) <= 0 or (m[3] == "%" and float(m[1]) > 100)):
+            raise ValueError(f"{v!r} is not a memory size like 4GB, 512MiB or 80%")
+        return v
 
 
 _LABEL = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
@@ -119,12 +132,13 @@ class Budget(Strict):
 class Window(Strict):
     """Which game dates a run checks: relative to today in `timezone`, or fixed."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(**CONFIG_MODEL, populate_by_name=True)
 
     days_back: Annotated[int, Field(ge=0, le=366)] = 1
     days_ahead: Annotated[int, Field(ge=0, le=366)] = 1
-    from_: dt.date | None = Field(default=None, alias="from")
-    to: dt.date | None = None
+    # Dates may be written quoted: ISO text is as clear as YAML's own date.
+    from_: dt.date | None = Field(default=None, alias="from", strict=False)
+    to: dt.date | None = Field(default=None, strict=False)
 
     @model_validator(mode="after")
     def _fixed_window_is_whole(self) -> Window:
@@ -152,7 +166,7 @@ class SilenceRule(Strict):
     match: dict[str, str]
     # Without an offset, wall-clock time in the config's `timezone` (as `silence add
     # --until` reads it); the pipeline localizes it (checks.times.localized).
-    until: dt.datetime
+    until: dt.datetime = Field(strict=False)
     reason: str = ""
 
 
@@ -191,6 +205,24 @@ class SlackConfig(Strict):
             raise ValueError("give exactly one of `token` or `webhook_url`")
         return self
 
+    @field_validator("channels")
+    @classmethod
+    def _some_channel(cls, v: dict[Severity, str]) -> dict[Severity, str]:
+        # With no channel every message would fail; a severity without one goes to the
+        # `warning` channel (or the first listed), so a blank name is a mistake, not a default.
+        if not v:
+            raise ValueError("give at least one channel, e.g. {critical: '#alerts'}")
+        blank = [s for s, name in v.items() if not name.strip()]
+        if blank:
+            raise ValueError(f"channel name is blank for: {', '.join(blank)}")
+        return v
+
+    @field_validator("base_url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        require_http_url(v, "base_url")
+        return v
+
 
 def require_http_url(value: str, field: str) -> None:
     """A URL that is http(s); one still holding a `${VAR}` secret reference is checked when
@@ -213,12 +245,18 @@ class WebhookConfig(Strict):
     receiver: str = "featmon"
     external_url: str = ""
 
-    @model_validator(mode="after")
-    def _urls(self) -> WebhookConfig:
-        require_http_url(self.url.get_secret_value(), "url")
-        if self.external_url:
-            require_http_url(self.external_url, "external_url")
-        return self
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: SecretStr) -> SecretStr:
+        require_http_url(v.get_secret_value(), "url")
+        return v
+
+    @field_validator("external_url")
+    @classmethod
+    def _external_url(cls, v: str) -> str:
+        if v:
+            require_http_url(v, "external_url")
+        return v
 
 
 class CloudMonitoringConfig(Strict):
@@ -239,6 +277,14 @@ class AlertsConfig(Strict):
     # "cannot run" alerts are grouped by their cause whatever this says.
     group_by: list[GroupLabel] = Field(default_factory=lambda: list(DEFAULT_GROUP_BY))
     runbook_url: str | None = None
+
+    @field_validator("runbook_url")
+    @classmethod
+    def _runbook(cls, v: str | None) -> str | None:
+        if v:
+            require_http_url(v, "runbook_url")
+        return v
+
     silences: list[SilenceRule] = Field(default_factory=list)
     inhibit: list[InhibitRule] = Field(default_factory=list)
     console: ConsoleConfig | None = ConsoleConfig()
@@ -271,6 +317,13 @@ class AuditLogConfig(Strict):
     lookback: Duration = "3d"  # how far back a run reads them (only new entries are kept)
     # http://host:port of a Logging REST endpoint (tests); unset means Google's endpoint.
     endpoint: str | None = None
+
+    @field_validator("endpoint")
+    @classmethod
+    def _http(cls, v: str | None) -> str | None:
+        if v:
+            require_http_url(v, "endpoint")
+        return v
 
 
 class HistoryConfig(Strict):
@@ -342,9 +395,7 @@ def _checks_model() -> type[BaseModel]:
     fields: dict[str, Any] = {
         name: (check.settings_model | None, None) for name, check in CHECKS.items()
     }
-    return create_model(
-        "ChecksConfig", __config__=ConfigDict(extra="forbid", frozen=True), **fields
-    )
+    return create_model("ChecksConfig", __config__=CONFIG_MODEL, **fields)
 
 
 ChecksConfig = _checks_model()
@@ -394,6 +445,11 @@ class Config(Strict):
     @model_validator(mode="after")
     def _consistent(self) -> Config:
         problems = []
+        if not self.enabled_checks():
+            problems.append(
+                "checks: no check is enabled, so featmon would monitor nothing; list at least "
+                f"one of: {', '.join(CHECKS)}"
+            )
         if len(self.feature_store.keys) != len(self.predictions.keys):
             problems.append(
                 "predictions.keys: must pair one-to-one with feature_store.keys "

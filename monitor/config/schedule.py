@@ -54,6 +54,8 @@ def parse_schedule(value: str | dict[str, str]) -> Schedule:
         m = _EVERY.match(every or "")
         if set(value) != {"every"} or not m:
             raise ValueError("use {every: Ns|Nm|Nh} or a cron string like '*/5 * * * *'")
+        if int(m[1]) == 0:
+            raise ValueError("`every` must be longer than 0 (a cycle with no gap never rests)")
         return Schedule(every_s=int(m[1]) * {"s": 1, "m": 60, "h": 3600}[m[2]])
     from apscheduler.triggers.cron import CronTrigger
 

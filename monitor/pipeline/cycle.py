@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import checks.prediction_volume as volume
 from alerts.lifecycle import RunScope
 from checks.base import Check, CheckResult
 from checks.durations import parse_duration
-from checks.query.columns import GAME_DATE
+from checks.query.columns import DUPLICATES, GAME_DATE, TOTAL
 from checks.query.sql import Query
 from checks.registry import CHECKS
 from monitor.clock import now_utc
@@ -100,7 +101,12 @@ def _results_by_date(
                 for feature in (list(check.cols.features) if check.uses_features else [None])
             ]
         else:
-            out += check.results(row, day)
+            results = check.results(row, day)
+            duplicates = int(row.get(DUPLICATES) or 0)
+            if duplicates:  # counted once in every figure; said, so the writer gets fixed
+                for r in results:
+                    r.details["duplicate_prediction_rows"] = duplicates
+            out += results
     return out
 
 
@@ -214,11 +220,18 @@ def run_checks(
         report.results = [error_result(c, refusal) for c in checks]
         return report
     store_checks = [c for c in checks if c.scope == "store"]
-    checks = [c for c in checks if c.scope == "join"]
-    if store_checks:
-        report.results += _store_results(config, wh, window, store_checks, now, report)
-    if checks:
-        _join_results(config, wh, window, checks, report)
+    volume_checks = [c for c in checks if c.scope == "volume"]
+    join_checks = [c for c in checks if c.scope == "join"]
+    summary: dict[dt.date, dict[str, Any]] | WarehouseError = {}
+    if store_checks or volume_checks:  # first: the job order BigQuery's tests see
+        summary = _store_summary(config, wh, window, now, report)
+        report.results += _store_results(window, store_checks, summary)
+    if join_checks or volume_checks:
+        totals = _join_results(
+            config, wh, window, join_checks, report, need_totals=bool(volume_checks)
+        )
+        if volume_checks:
+            report.results += _volume_results(window, volume_checks, summary, totals)
     order = {name: i for i, name in enumerate(CHECKS)}
     report.results.sort(key=lambda r: (r.game_date or dt.date.min, order[r.check]))
     report.duration_s = time.perf_counter() - started
@@ -226,27 +239,54 @@ def run_checks(
 
 
 def _join_results(
-    config: Config, wh: Warehouse, window: DateWindow, checks: Sequence[Check], report: RunReport
-) -> None:
-    """The checks answered by the shared join: one query, then attribution if they alert."""
+    config: Config,
+    wh: Warehouse,
+    window: DateWindow,
+    checks: Sequence[Check],
+    report: RunReport,
+    *,
+    need_totals: bool = False,
+) -> dict[dt.date, int] | WarehouseError:
+    """The checks answered by the shared join: one query, then attribution if they alert.
+    Returns the predictions per date (what prediction_volume reads), or why there are none;
+    only when `need_totals` does a rejected combined query cost a totals-only one."""
     query = check_query(config, checks, window)
+    totals: dict[dt.date, int] | WarehouseError
     try:
         report.queries += 1
         rows = _rows_by_date(wh, query)
+        totals = {day: int(row[TOTAL] or 0) for day, row in rows.items()}
         for check in checks:
             report.results += _results_for(check, rows, window)
     except QueryError as combined:
         if len(checks) == 1:
             report.results.append(error_result(checks[0], str(combined)))
-        else:
+        elif checks:
             report.results += _isolate(config, wh, checks, window, report)
+        alone = need_totals and bool(checks)
+        totals = _totals_alone(config, wh, window, report) if alone else combined
     except WarehouseError as e:
         report.results += [error_result(c, str(e)) for c in checks]
-    if config.history is not None:
+        totals = e
+    if config.history is not None and checks:
         attributed = attribute(config, wh, report.results, checks)
         report.results = attributed.results
         report.queries += attributed.queries
         report.problems += attributed.problems
+    return totals
+
+
+def _totals_alone(
+    config: Config, wh: Warehouse, window: DateWindow, report: RunReport
+) -> dict[dt.date, int] | WarehouseError:
+    """The predictions per date by the join without any check's columns: when the combined
+    query was rejected, so prediction_volume still runs."""
+    try:
+        report.queries += 1
+        rows = _rows_by_date(wh, check_query(config, [], window))
+    except WarehouseError as e:
+        return e
+    return {day: int(row[TOTAL] or 0) for day, row in rows.items()}
 
 
 def _isolate(
@@ -264,29 +304,58 @@ def _isolate(
     return out
 
 
-def _store_results(
-    config: Config,
-    wh: Warehouse,
-    window: DateWindow,
-    checks: Sequence[Check],
-    now: dt.datetime,
-    report: RunReport,
-) -> list[CheckResult]:
-    """Store-scoped checks, from one per-date store summary (every window date, with or
-    without predictions)."""
-    query = summary_query(config, window, now)
+def _store_summary(
+    config: Config, wh: Warehouse, window: DateWindow, now: dt.datetime, report: RunReport
+) -> dict[dt.date, dict[str, Any]] | WarehouseError:
+    """The per-date store summary (every window date, with or without predictions), each
+    date's row complete: a date without store rows reads as 0 rows."""
     try:
         report.queries += 1
-        rows = _rows_by_date(wh, query)
+        rows = _rows_by_date(wh, summary_query(config, window, now))
     except WarehouseError as e:
-        return [error_result(c, str(e)) for c in checks]
+        return e
     empty = {"store_rows": 0, "last_written_at": None, "checked_at": now}
+    return {day: rows.get(day) or {**empty, "timezone": config.timezone} for day in window.dates()}
+
+
+def _store_results(
+    window: DateWindow,
+    checks: Sequence[Check],
+    summary: dict[dt.date, dict[str, Any]] | WarehouseError,
+) -> list[CheckResult]:
+    """Store-scoped checks, from the store summary."""
+    if isinstance(summary, WarehouseError):
+        return [error_result(c, str(summary)) for c in checks]
     out: list[CheckResult] = []
     for check in checks:
         try:
             for day in window.dates():
-                row = rows.get(day) or {**empty, "timezone": config.timezone}
-                out += check.results(row, day)
+                out += check.results(summary[day], day)
+        except Exception as e:
+            out.append(error_result(check, f"internal error reading its results: {e!r}"))
+    return out
+
+
+def _volume_results(
+    window: DateWindow,
+    checks: Sequence[Check],
+    summary: dict[dt.date, dict[str, Any]] | WarehouseError,
+    totals: dict[dt.date, int] | WarehouseError,
+) -> list[CheckResult]:
+    """prediction_volume: each date's prediction count beside its store rows, and the
+    earlier window dates' (the check picks its recent days among them)."""
+    problem = summary if isinstance(summary, WarehouseError) else totals
+    if isinstance(problem, WarehouseError):
+        return [error_result(c, str(problem)) for c in checks]
+    assert not isinstance(summary, WarehouseError) and not isinstance(totals, WarehouseError)
+    out: list[CheckResult] = []
+    for check in checks:
+        try:
+            earlier: list[tuple[dt.date, int, int]] = []
+            for day in window.dates():
+                row = {**summary[day], volume.PREDICTIONS: totals.get(day, 0)}
+                out += check.results({**row, volume.EARLIER: list(earlier)}, day)
+                earlier.append((day, row[volume.PREDICTIONS], int(row["store_rows"] or 0)))
         except Exception as e:
             out.append(error_result(check, f"internal error reading its results: {e!r}"))
     return out

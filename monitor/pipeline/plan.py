@@ -85,10 +85,11 @@ def cycle_queries(
     config: Config, checks: Sequence[Check], window: DateWindow, now: dt.datetime
 ) -> list[Query]:
     """What a cycle sends for these checks: the shared join, and the store summary if a
-    store check is among them (the cost guard dry-runs both)."""
+    store check (or prediction_volume) is among them (the cost guard dry-runs both)."""
     out = []
-    if any(c.scope == "join" for c in checks):
+    # prediction_volume reads the join's per-date totals and the store summary's rows.
+    if any(c.scope in ("join", "volume") for c in checks):
         out.append(check_query(config, [c for c in checks if c.scope == "join"], window))
-    if any(c.scope == "store" for c in checks):
+    if any(c.scope in ("store", "volume") for c in checks):
         out.append(summary_query(config, window, now))
     return out

@@ -11,6 +11,7 @@ import datetime as dt
 import decimal
 import io
 import json
+import math
 import shutil
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
@@ -31,6 +32,10 @@ STATUS_STYLE = {"ok": "green", "alert": "bold red", "error": "bold magenta"}
 
 
 def jsonable(value: Any) -> Any:
+    """`value` as strict JSON types: a non-finite float (inf, NaN) becomes null, since bare
+    `NaN`/`Infinity` is not JSON and strict parsers reject the whole document."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -40,8 +45,24 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
-        return float(value)
+        return jsonable(float(value))
     return value
+
+
+def non_finite_count(value: Any) -> int:
+    """How many non-finite numbers `value` holds (what `jsonable` turns into null)."""
+    if isinstance(value, dict):
+        return sum(non_finite_count(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return sum(non_finite_count(v) for v in value)
+    if isinstance(value, float | decimal.Decimal):
+        return 0 if math.isfinite(value) else 1
+    return 0
+
+
+def strict_dumps(value: Any, **kwargs: Any) -> str:
+    """JSON any strict parser accepts: `jsonable` first, and NaN refused if one slipped by."""
+    return json.dumps(jsonable(value), allow_nan=False, **kwargs)
 
 
 def result_dict(r: CheckResult) -> dict[str, Any]:
@@ -64,11 +85,15 @@ def result_dict(r: CheckResult) -> dict[str, Any]:
 
 
 def report_json(report: RunReport) -> str:
-    return json.dumps(
+    """The run as JSON. `non_finite_values` counts the numbers printed as null because they
+    were not finite (the checks count unusable values in their own `details`)."""
+    raw = [(r.details, r.examples) for r in report.results]
+    return strict_dumps(
         {
             "window": report.window.as_dict(),
             "status": report.status,
             "results": [result_dict(r) for r in report.results],
+            "non_finite_values": non_finite_count(raw),
         },
         indent=2,
     )
@@ -158,7 +183,7 @@ def _impact_cells(rows: Sequence[ImpactRow]) -> tuple[list[str], list[list[str]]
 
 
 def impact_json(rows: Sequence[ImpactRow]) -> str:
-    return json.dumps({"rows": [jsonable(r.as_dict()) for r in rows]}, indent=2)
+    return strict_dumps({"rows": [r.as_dict() for r in rows]}, indent=2)
 
 
 def impact_csv(rows: Sequence[ImpactRow]) -> str:

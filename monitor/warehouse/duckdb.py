@@ -122,7 +122,10 @@ def _uses(node: exp.Expression, name: str) -> bool:
 def _rewrite_for_duckdb(node: exp.Expression) -> Any:
     # SAFE.PARSE_JSON(s) -> TRY_CAST(s AS JSON): NULL for malformed JSON, as in BigQuery.
     if isinstance(node, exp.SafeFunc) and isinstance(node.this, exp.ParseJSON):
-        return exp.TryCast(this=node.this.this, to=exp.DataType.build("JSON"))
+        # The replacement's children are not visited again: rewrite inside it first (a
+        # text column parsed safely inside a nested step's SAFE.PARSE_JSON).
+        text = node.this.this.transform(_rewrite_for_duckdb)
+        return exp.TryCast(this=text, to=exp.DataType.build("JSON"))
     # BigQuery evaluates a CTE where it is referenced; DuckDB may materialize it whole,
     # holding every row of the window in memory. Each CTE is referenced once: inline it.
     if isinstance(node, exp.CTE):
@@ -149,11 +152,11 @@ def _batch_json_reads(tree: exp.Expression) -> None:
             continue
         reads: dict[str, list[Any]] = {}
         for node in select.find_all(exp.JSONExtract, exp.JSONExtractScalar):
-            column = node.this
+            column = _json_column(node.this)
             if node.find_ancestor(exp.Select) is not select:
                 continue
-            if isinstance(column, exp.Column) and not column.table:
-                reads.setdefault(column.name, []).append(node)
+            if column is not None:
+                reads.setdefault(column, []).append(node)
         extra: list[Any] = []
         for column_name, nodes in reads.items():
             if len({_path(n) for n in nodes}) < 2:
@@ -166,7 +169,8 @@ def _batch_json_reads(tree: exp.Expression) -> None:
                 alias = f"__fm_{column_name}_{kind}"
                 extra.append(
                     sqlglot.parse_one(
-                        f'{function}("{column_name}", [{", ".join(paths)}]) AS {alias}',
+                        f'{function}(TRY_CAST("{column_name}" AS JSON), [{", ".join(paths)}]) '
+                        f"AS {alias}",
                         read="duckdb",
                     )
                 )
@@ -176,6 +180,28 @@ def _batch_json_reads(tree: exp.Expression) -> None:
         if extra:
             inner = exp.select("*", *extra).from_(source.this.copy())
             source.set("this", inner.subquery("__fm_source"))
+
+
+def _safe_json_columns(tree: exp.Expression) -> None:
+    """Every JSON read of a bare column reads `TRY_CAST(column AS JSON)`: a no-op on a JSON
+    column, and NULL instead of a "Malformed JSON" error for a VARCHAR row that is not JSON,
+    even when the config does not list the column in `predictions.json_text_columns` (then
+    such a row reads as "not logged" rather than being counted)."""
+    json_type = exp.DataType.build("JSON")
+    for node in list(tree.find_all(exp.JSONExtract, exp.JSONExtractScalar)):
+        column = node.this
+        if isinstance(column, exp.Column):
+            node.set("this", exp.TryCast(this=column.copy(), to=json_type.copy()))
+
+
+def _json_column(node: exp.Expression) -> str | None:
+    """The column a JSON read reads, bare or as `TRY_CAST(column AS JSON)` (a text column
+    parsed safely); None for a read of anything else."""
+    if isinstance(node, exp.TryCast) and node.to.is_type(exp.DataType.Type.JSON):
+        node = node.this
+    if isinstance(node, exp.Column) and not node.table:
+        return node.name
+    return None
 
 
 def _path(node: Any) -> str:
@@ -189,6 +215,7 @@ def _is_value_read(node: exp.Expression) -> bool:
 def _transpile(sql: str) -> str:
     tree = sqlglot.parse_one(sql, read="bigquery").transform(_rewrite_for_duckdb)
     _batch_json_reads(tree)
+    _safe_json_columns(tree)
     return str(tree.sql(dialect="duckdb"))
 
 

@@ -225,7 +225,7 @@ def test_payload_is_alertmanager_webhook_version_4() -> None:
 @pytest.mark.parametrize(
     ("webhook", "problem"),
     [
-        ({"url": "ftp://hooks.example/x"}, "alerts.webhook: `url` must be an http"),
+        ({"url": "ftp://hooks.example/x"}, "alerts.webhook.url: `url` must be an http"),
         ({"url": "https://h.example", "timeout": "soon"}, "alerts.webhook.timeout:"),
         ({"url": "https://h.example", "headers": {"X": 1}}, "alerts.webhook.headers.X:"),
     ],

@@ -155,7 +155,8 @@ def test_every_check_gives_the_same_results_on_bigquery_as_on_duckdb(
         else:
             assert median == pytest.approx(expected_median, rel=0.05, abs=1), a["key"]
         assert a == e
-    assert any(e["status"] == "alert" for e in expected)
+    if only != ["prediction_volume"]:  # every demo date's predictions arrived: all ok
+        assert any(e["status"] == "alert" for e in expected)
 
 
 def test_impact_is_the_same_on_bigquery(emulator: bq_peer.Emulator, duckdb_twin: Config) -> None:

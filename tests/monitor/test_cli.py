@@ -69,7 +69,8 @@ def find(
 def test_check_json_follows_the_contract_on_the_demo(demo_dir: Path, today: dt.date) -> None:
     code, doc, stderr = check_json(demo_dir)
     assert code == 0, stderr
-    assert set(doc) == {"window", "status", "results"}
+    assert set(doc) == {"window", "status", "results", "non_finite_values"}
+    assert doc["non_finite_values"] == 0
     assert doc["window"] == {
         "from": (today - dt.timedelta(days=1)).isoformat(),
         "to": (today + dt.timedelta(days=1)).isoformat(),

@@ -43,6 +43,7 @@ def test_the_shipped_config_is_valid() -> None:
         "low_quality",
         "missing_features",
         "store_freshness",
+        "prediction_volume",
         "hit_rate_drop",
     ]
     assert config.history is not None and config.history.log_table is not None
@@ -222,8 +223,8 @@ def test_bad_config_exits_2_with_one_line_per_problem_and_no_traceback(tmp_path:
         assert lines == [
             "featmon: config error: predictions.quality[1].path[0]: 'nope' is not a supported "
             "JSONPath (use $.key, $.key.sub or $.key[0])",
-            "featmon: config error: checks.low_quality.threshold: Input should be a valid number, "
-            "unable to parse string as a number",
+            "featmon: config error: checks.low_quality.threshold: Input should be a valid number "
+            "(got a string)",
         ]
         assert proc.stdout == ""
 
@@ -263,9 +264,12 @@ def test_the_shipped_configs_compare_the_store_copy_of_the_line_and_not_the_live
     [
         (
             [STORE_COPY, {**LIVE, "live": "sometimes"}],
-            f"{LINE}[1].live: Input should be a valid boolean",
+            f"{LINE}[1].live: Input should be a valid boolean (got a string)",
         ),
-        ([STORE_COPY, {**LIVE, "live": 1}], f"{LINE}[1].live: Input should be a valid boolean"),
+        (
+            [STORE_COPY, {**LIVE, "live": 1}],
+            f"{LINE}[1].live: Input should be a valid boolean (got a number)",
+        ),
         (
             [LIVE, STORE_COPY],
             f"{LINE}: [1] is store-side but comes after live [0]: the first location holding "
