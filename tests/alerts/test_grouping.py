@@ -177,29 +177,29 @@ def test_one_wrong_column_is_one_cannot_run_message_resolved_as_cannot_run(
 
     proc = check(broken, T0)
     assert proc.returncode == 3
-    assert proc.stdout.count("cannot run check") >= 7  # the console: every error
-    assert "notifications: sent=7 pending=0" in proc.stdout
+    assert proc.stdout.count("cannot run check") >= 8  # the console: every error
+    assert "notifications: sent=8 pending=0" in proc.stdout
     [post] = [c["body"] for c in slack.calls if c["method"] == "chat.postMessage"]
     header = post["blocks"][0]["text"]["text"]
-    assert header == ":rotating_light: CRITICAL featmon cannot run 7 checks · 7 firing"
+    assert header == ":rotating_light: CRITICAL featmon cannot run 8 checks · 8 firing"
     assert post["text"].startswith(
-        "CRITICAL featmon cannot run 7 checks: 7 firing (7 critical); worst featmon cannot run "
+        "CRITICAL featmon cannot run 8 checks: 8 firing (8 critical); worst featmon cannot run "
         "check "
     )
     body = texts(post["blocks"])
-    assert body.count('Referenced column "renamed_quality" not found') == 7
+    assert body.count('Referenced column "renamed_quality" not found') == 8
 
-    check(good, T0 + dt.timedelta(minutes=5))  # fixed: all seven run again
+    check(good, T0 + dt.timedelta(minutes=5))  # fixed: all eight run again
     [update] = [
         c["body"]
         for c in slack.calls
         if c["method"] == "chat.update" and c["body"]["ts"] == (slack.messages[0]["ts"])
     ]
     assert update["blocks"][0]["text"]["text"] == (
-        ":white_check_mark: RESOLVED featmon cannot run 7 checks · 7 alerts"
+        ":white_check_mark: RESOLVED featmon cannot run 8 checks · 8 alerts"
     )
     resolved = texts(update["blocks"])
-    assert resolved.count("RESOLVED: featmon cannot run") == 7
+    assert resolved.count("RESOLVED: featmon cannot run") == 8
     assert "0 / 0" not in resolved and "Resolved: the check runs again." in resolved
 
 
