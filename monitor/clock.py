@@ -15,3 +15,10 @@ def now_utc() -> dt.datetime:
         moment = dt.datetime.fromisoformat(fixed)
         return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
     return dt.datetime.now(dt.UTC)
+
+
+def real_now() -> dt.datetime:
+    """The real wall clock, never `FEATMON_NOW`: leases and delivery claims are between
+    processes alive now, so their expiry is real time, read afresh at every try (a clock
+    frozen at process start would never see another run's lease expire)."""
+    return dt.datetime.now(dt.UTC)
