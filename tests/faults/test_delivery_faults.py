@@ -148,3 +148,31 @@ def test_the_delivery_deadline_leaves_the_rest_pending(
         second = dispatch(store, [sink], [], LATER, budget=DeliveryBudget(deadline_s=60))
         assert (second.sent, second.pending) == (ALERTS - 2, 0)
     assert len(set(posted_fingerprints(slack))) == ALERTS == len(posted_fingerprints(slack))
+
+
+def test_a_hung_cloud_monitoring_costs_one_call_timeout(hole: BlackHole) -> None:
+    """The gRPC MetricService accepts the connection and never answers: the write is cut
+    off at the configured timeout and reported, and metrics never hold up the run."""
+    import grpc
+    from google.cloud import monitoring_v3
+    from google.cloud.monitoring_v3.services.metric_service.transports import (
+        MetricServiceGrpcTransport,
+    )
+
+    from checks.base import CheckResult
+    from monitor.telemetry.cloud_monitoring import CloudMonitoringSink, MonitoringSettings
+
+    channel = grpc.insecure_channel(f"127.0.0.1:{hole.port}")
+    client = monitoring_v3.MetricServiceClient(
+        transport=MetricServiceGrpcTransport(channel=channel)
+    )
+    sink = CloudMonitoringSink(MonitoringSettings("p-1", timeout_s=1.0), client)
+    result = CheckResult(
+        check="quality_mismatch", game_date=DAY, status="alert", severity="critical"
+    )
+    started = time.monotonic()
+    report = sink.publish([result], DAY, 0.1, T0)
+    assert time.monotonic() - started < 10
+    assert report.written == 0
+    assert len(report.errors) == 1 and "cannot create metric descriptors" in report.errors[0]
+    assert "Deadline" in report.errors[0] or "deadline" in report.errors[0]
