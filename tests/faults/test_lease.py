@@ -6,6 +6,7 @@ once."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -124,3 +125,24 @@ def test_five_overlapping_checks_all_end_0_and_each_alert_reaches_slack_once(
     assert sent == ALERTS
     assert len(posted_fingerprints(slack)) == ALERTS == len(set(posted_fingerprints(slack)))
     assert slack.methods() == ["chat.postMessage"] * ALERTS
+
+
+def test_a_run_that_cannot_get_the_lease_leaves_notifying_to_its_holder_and_ends_0(
+    lab: Lab, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    """The holder (this test process: alive, on this host) keeps the lease for the next hour;
+    the run waits `state.wait_s`, then says who notifies instead of failing."""
+    config = setup(lab, slack, tmp_path)
+    data = yaml.safe_load(config.read_text())
+    data["state"] = {"wait_s": 1}
+    write_config(config, data)
+    assert check(config, T0).returncode == 0  # the state tables exist
+    holder = f"{HOST}:{os.getpid()}:holder"
+    with DuckDBWarehouse(lab.path, read_only=False) as wh:
+        store = StateStore(wh, "featmon_state")
+        assert store.acquire("notify", holder, dt.datetime.now(dt.UTC), dt.timedelta(hours=1))
+    waiter = check(config, T0 + dt.timedelta(minutes=5))
+    assert waiter.returncode == 0, waiter.stderr
+    assert f"another featmon run ({holder}) holds the notification lease: this run leaves " in (
+        waiter.stderr
+    )
