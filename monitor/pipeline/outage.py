@@ -4,7 +4,9 @@ Every alert is deduplicated through the state in the warehouse, so a corrupted o
 DuckDB file, or BigQuery refusing, would silence featmon entirely. Instead the run sends the
 "featmon cannot run" notice (alerts/health.py) straight to the sinks and remembers it in a
 small JSON file kept apart from the warehouse (`state.health_file`): once per outage and
-per `alerts.repeat_interval`, then resolved by the first run that gets through. Where that
+per `alerts.repeat_interval`, then resolved by the first run that gets through. A DuckDB file
+locked by another process past `state.wait_s` is contention, usually over by the next run:
+it is announced only when a second run in a row meets it. Where that
 file did not survive (a fresh container), Slack's channel history is asked whether the
 notice is already up (its message metadata), so a new disk does not mean a new message.
 Overlapping runs take a lock on the file, so five runs in one outage post once.
@@ -26,6 +28,7 @@ from alerts.health import HealthNotice, HealthSink, NoticeKind
 from checks.durations import parse_duration
 from monitor.config import Config
 from monitor.pipeline.sinks import sinks_from
+from monitor.warehouse import is_lock_conflict
 
 log = logging.getLogger("featmon.outage")
 
@@ -45,7 +48,11 @@ def announce_outage(config: Config, error: str, now: dt.datetime) -> list[str]:
     with _memory(health_path(config), problems) as memory:
         fresh_disk = not memory
         if not memory.get("open"):
-            memory.update(open=True, since=now.isoformat(), error=error, sinks={})
+            if is_lock_conflict(error) and "strike" not in memory:
+                memory["strike"] = now.isoformat()  # the first run in a row: wait for another
+                return problems
+            since = memory.pop("strike", None) or now.isoformat()
+            memory.update(open=True, since=since, error=error, sinks={})
         since = dt.datetime.fromisoformat(memory["since"])
         told: dict[str, dict[str, Any]] = memory["sinks"]
         for sink in sinks:
@@ -76,6 +83,7 @@ def announce_recovery(config: Config, now: dt.datetime) -> list[str]:
         return []
     problems: list[str] = []
     with _memory(path, problems) as memory:
+        memory.pop("strike", None)  # contention that ended before it was announced
         if not memory.get("open"):
             return problems
         since = dt.datetime.fromisoformat(memory["since"])

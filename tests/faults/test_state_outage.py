@@ -8,13 +8,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from tests.alerts.scenario import check, setup
-from tests.lab import Lab
-from tests.monitor.test_daemon import config_for, daemon, heartbeats, stop, wait_for
+from tests.lab import Lab, write_config
+from tests.monitor.test_daemon import HOLD_LOCK, config_for, daemon, heartbeats, stop, wait_for
 from tests.peers.slack import SlackStandIn
 from tests.peers.webhook import Receiver
 
@@ -156,3 +159,34 @@ def test_the_daemon_says_it_cannot_run_once_over_six_failing_cycles(
         "chat.update:resolved",
     ]
     stop(proc, tmp_path)
+
+
+def test_a_lock_held_past_wait_s_is_announced_only_when_a_second_run_meets_it(
+    lab: Lab, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    """Contention (the pipeline loading for a while) is not an outage: one run that cannot
+    get the file says so on stderr only; a second in a row tells Slack; the lock's end
+    resolves it."""
+    config = setup(lab, slack, tmp_path)
+    data = yaml.safe_load(config.read_text())
+    data["state"] = {"wait_s": 1}
+    write_config(config, data)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(lab.path), "60"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        first = check(config, at(0))
+        assert first.returncode == 3 and "lock" in first.stderr
+        assert health_calls(slack) == []
+        assert check(config, at(5)).returncode == 3
+        assert kinds(health_calls(slack)) == ["chat.postMessage:down"]
+        assert "2026-02-03 00:00 EST" in json.dumps(health_calls(slack)[0]["body"]["blocks"])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert check(config, at(10)).returncode == 0
+    assert kinds(health_calls(slack))[1:] == [
+        "chat.postMessage:resolved:thread",
+        "chat.update:resolved",
+    ]
