@@ -1,26 +1,21 @@
 """What every transport says about an alert, kept in one place: its name and date, the
-example rows, the next steps on-call can take, and the labels and annotations an
-Alertmanager-style receiver reads. Sinks decide only the layout (Block Kit, JSON, a line).
+headline, the example rows, and the labels and annotations an Alertmanager-style receiver
+reads (the next steps on-call can take are alerts/steps.py). Sinks decide only the layout
+(Block Kit, JSON, a line).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from alerts.lifecycle import Notification
 from alerts.model import Alert
+from checks.times import for_people
+from checks.times import iso_utc as iso_utc  # the machines' clock, where sinks import it
 
 MAX_EXAMPLES = 5
-
-
-def iso_utc(moment: dt.datetime) -> str:
-    """A time as machines read it (JSON, receivers): ISO 8601 in UTC with `Z`."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def where(game_date: dt.date | None) -> str:
@@ -32,9 +27,9 @@ def display_name(check: str, feature: str | None, sep: str = " ") -> str:
     return check + (f"{sep}[{feature}]" if feature else "")
 
 
-def _clock(value: Any) -> str:
+def _clock(value: Any, zone: dt.tzinfo) -> str:
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).strftime("%m-%d %H:%M:%SZ")
+        return for_people(value, zone, "short")
     return "-" if value is None else str(value)
 
 
@@ -42,66 +37,98 @@ def _num(value: Any) -> str:
     return "-" if value is None else f"{float(value):g}"
 
 
-def examples_table(alert: Alert) -> str:
-    """Up to five rows as a monospace table: who, when made, when written, logged vs store."""
+# A column of an example table: header, width, right-aligned, and the cell of a row.
+_Column = tuple[str, int, bool, Callable[[Mapping[str, Any]], str]]
+_NOT_ENTITY = {
+    "prediction_id",
+    "made_at",
+    "written_at",
+    "logged_quality",
+    "store_quality",
+    "logged_value",
+    "store_value",
+    "lag_s",
+    "predictions",
+    "predicted",
+    "line",
+    "high_edge",
+}
+
+
+def entity_of(example: Mapping[str, Any]) -> str:
+    """The field naming who an example row is about (the first key other than the date)."""
+    return next((k for k in example if k not in _NOT_ENTITY), "prediction_id")
+
+
+def _columns(alert: Alert, first: Mapping[str, Any], zone: dt.tzinfo) -> list[_Column]:
+    """The example table's columns for this check: its rows say what it found. Widths
+    are minimums: a column grows to its widest cell (abbreviations differ in length)."""
+    entity = entity_of(first)
+    who: _Column = (entity, 22, False, lambda r: str(r.get(entity))[:22])
+    made: _Column = ("made at", 15, False, lambda r: _clock(r.get("made_at"), zone))
+    if alert.check == "hit_rate_drop":  # graded misses: the prediction against its line
+        return [
+            who,
+            made,
+            ("predicted", 9, True, lambda r: _num(r.get("predicted"))),
+            ("line", 8, True, lambda r: _num(r.get("line"))),
+            ("high edge", 9, True, lambda r: "yes" if r.get("high_edge") else "no"),
+        ]
+    if alert.check == "missing_features":  # one row per entity with no store row
+        return [
+            who,
+            ("predictions", 11, True, lambda r: str(r.get("predictions", 1))),
+            made,
+            ("logged", 8, True, lambda r: _num(r.get("logged_quality"))),
+        ]
+    value = "logged_value" if "logged_value" in first else "logged_quality"
+    store = "store_value" if "store_value" in first else "store_quality"
+    return [
+        who,
+        made,
+        ("written at", 15, False, lambda r: _clock(r.get("written_at"), zone)),
+        ("logged", 8, True, lambda r: _num(r.get(value))),
+        ("store", 8, True, lambda r: _num(r.get(store))),
+    ]
+
+
+def examples_table(alert: Alert, zone: dt.tzinfo) -> str:
+    """Up to five rows as a monospace table, in the columns that show what the check found
+    (made and written times in `zone`, the config's like every time in the message, and
+    logged vs store values; a graded miss's line)."""
     rows = alert.examples[:MAX_EXAMPLES]
     if not rows:
         return ""
-    value_key = "logged_value" if "logged_value" in rows[0] else "logged_quality"
-    store_key = "store_value" if "store_value" in rows[0] else "store_quality"
-    entity = next(
-        (
-            k
-            for k in rows[0]
-            if k
-            not in {
-                "prediction_id",
-                "made_at",
-                "written_at",
-                "logged_quality",
-                "store_quality",
-                "logged_value",
-                "store_value",
-                "lag_s",
-            }
-        ),
-        "prediction_id",
-    )
-    header = f"{entity:<22} {'made at':<15} {'written at':<15} {'logged':>8} {'store':>8}"
-    lines = [header]
-    for r in rows:
-        lines.append(
-            f"{str(r.get(entity))[:22]:<22} {_clock(r.get('made_at')):<15} "
-            f"{_clock(r.get('written_at')):<15} {_num(r.get(value_key)):>8} "
-            f"{_num(r.get(store_key)):>8}"
-        )
+    columns = _columns(alert, rows[0], zone)
+    table = [[header for header, *_ in columns]]
+    table += [[cell(r) for *_, cell in columns] for r in rows]
+    widths = [
+        max(width, *(len(row[i]) for row in table)) for i, (_, width, _, _) in enumerate(columns)
+    ]
+
+    def line(cells: list[str]) -> str:
+        return " ".join(
+            f"{cell:>{w}}" if right else f"{cell:<{w}}"
+            for cell, w, (_, _, right, _) in zip(cells, widths, columns, strict=True)
+        ).rstrip()
+
+    lines = [line(cells) for cells in table]
     return "```\n" + "\n".join(lines) + "\n```"
 
 
-def next_steps(alert: Alert) -> str:
-    day = where(alert.game_date)
-    date_arg = f" --date {day}" if alert.game_date else ""
-    steps = [
-        f"• Look: `featmon sql {alert.check}{date_arg}` (paste into the BigQuery console)",
-        f"• Size it: `featmon impact{date_arg}`",
-    ]
-    if alert.game_date:
-        steps.append(
-            f"• Story: `featmon timeline{date_arg} --png timeline.png`, `featmon explain{date_arg}`"
+def headline(alert: Alert) -> str:
+    """The bold line of a firing alert: how much of the date it touched, in the check's
+    own unit. hit_rate_drop counts graded outcomes, not affected predictions: a loss is
+    not a prediction a feature problem touched."""
+    if alert.check == "hit_rate_drop":
+        d = alert.details
+        hit, expected = d.get("hit_rate"), d.get("expected_hit_rate")
+        rate = "n/a" if hit is None else f"{float(hit):.1f}%"
+        return (
+            f"*hit rate {rate} vs expected {float(expected or 0):g}% "
+            f"over {d.get('graded', alert.total)} graded*"
         )
-    if alert.game_date and alert.kind == "firing":
-        body = json.dumps(
-            {
-                "game_date": day,
-                "reason": f"featmon {alert.check}",
-                "metadata": {"check": alert.check},
-            }
-        )
-        steps.append(
-            "• Fix: `POST {coordinator}/regenerate-with-supersede` with `X-API-Key` and "
-            f"`{body}` (supersedes all of that date's predictions)"
-        )
-    return "\n".join(steps)
+    return f"*{alert.affected} / {alert.total} predictions ({100 * alert.affected_ratio:.1f}%)*"
 
 
 def labels_of(labels: Mapping[str, str]) -> dict[str, str]:

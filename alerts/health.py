@@ -13,10 +13,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
-from zoneinfo import ZoneInfo
 
-from alerts.content import iso_utc
 from alerts.sinks.base import Delivery
+from alerts.sinks.slack_message import RESOLVED_ICON, SEVERITY_ICON, escape, header, section
+from checks.times import for_people, iso_utc
 
 # The notice's identity: its Slack metadata event type and its webhook alertname.
 EVENT_TYPE = "featmon_health"
@@ -31,14 +31,15 @@ class HealthNotice:
     kind: NoticeKind
     since: dt.datetime  # when the outage was first seen
     error: str  # what stopped the run (never a secret: a warehouse error message)
-    zone: ZoneInfo  # the config's timezone, for the times a person reads
+    zone: dt.tzinfo  # the config's timezone, for the times a person reads
     repeat_every: str  # the config's repeat_interval, as written
     runbook_url: str | None = None
     ref: str | None = None  # where this sink put the notice before (its own reference)
     resolved_at: dt.datetime | None = None
 
     def local(self, moment: dt.datetime) -> str:
-        return f"{moment.astimezone(self.zone):%Y-%m-%d %H:%M %Z}"
+        """A time as every Slack message shows it: in the config's zone, abbreviated."""
+        return for_people(moment, self.zone)
 
 
 @runtime_checkable
@@ -51,42 +52,41 @@ class HealthSink(Protocol):
 
 
 def slack_text(notice: HealthNotice) -> tuple[str, list[dict[str, Any]]]:
-    """The plain-text fallback and the blocks."""
+    """The plain-text fallback and the blocks, worded and limited like the alerts' own
+    messages (alerts/sinks/slack_message.py): the error is data, so it is escaped for
+    mrkdwn, and every block is cut to Slack's limits."""
+    since = notice.local(notice.since)
     if notice.kind == "resolved":
         assert notice.resolved_at is not None
-        title = ":white_check_mark: RESOLVED: featmon runs again"
+        top = f"{RESOLVED_ICON} RESOLVED: featmon runs again"
         body = (
             f"Alert state reachable again at {notice.local(notice.resolved_at)} "
-            f"(unavailable since {notice.local(notice.since)}). Alerts found meanwhile are "
-            "announced by the runs from now on."
+            f"(unavailable since {since}). Alerts found meanwhile are announced by the runs "
+            "from now on."
         )
-        text = (
-            f"RESOLVED: featmon runs again (state unavailable since {notice.local(notice.since)})"
-        )
+        text = f"RESOLVED: featmon runs again (state unavailable since {since})"
     else:
-        title = ":rotating_light: CRITICAL: featmon cannot run"
+        top = f"{SEVERITY_ICON['critical']} CRITICAL: featmon cannot run"
         still = "Still down. " if notice.kind == "repeat" else ""
         body = (
-            f"{still}featmon cannot read or write its alert state since "
-            f"{notice.local(notice.since)}:\n`{notice.error[:500]}`\n"
+            f"{still}featmon cannot read or write its alert state since {since}:\n"
+            f"{escape(notice.error[:500])}\n"
             "Checks may still fail or pass, but no alert reaches this channel until this is "
             f"fixed. Repeated every {notice.repeat_every} while it lasts; resolved here when a "
             "run gets through."
         )
         text = f"CRITICAL: featmon cannot run: {notice.error[:200]}"
-    steps = (
+    steps = [
         "• Look: `featmon check` by hand prints the same error; for an embedded warehouse, "
         "is the DuckDB file there and readable (`warehouse.path`)?"
-    )
-    if notice.runbook_url:
-        steps += f"\n• Runbook: <{notice.runbook_url}|what to do>"
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": True}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": body}},
     ]
+    if notice.runbook_url:
+        steps.append(f"• Runbook: <{escape(notice.runbook_url)}|what to do>")
+    steps.append(f"featmon · fingerprint `{FINGERPRINT}`")
+    blocks: list[dict[str, Any]] = [header(top), section(body)]
     if notice.kind != "resolved":
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": steps}})
-    return text, blocks
+        blocks.append(section("\n".join(steps)))
+    return escape(text), blocks
 
 
 def slack_metadata(notice: HealthNotice) -> dict[str, Any]:

@@ -10,7 +10,11 @@ Rules:
 - `alert` results fire; the first later run where that check passes for that date (and
   feature) resolves. `error` results never resolve anything; they raise their own
   "featmon cannot run check X" alert, resolved once the check runs again.
-- A firing alert is announced once; re-announced after `repeat_interval`; and when its
+- Alerts are grouped (alerts/grouping.py: `group_by`, default the game date): a group is
+  one message, and it repeats as one: once `repeat_interval` has passed since the group's
+  latest announcement (a new alert joining is one; growth is not), every firing alert of
+  it is re-announced (`repeat`) together.
+- A firing alert is announced once; re-announced with its group; and when its
   affected count grows, its message is updated (not re-posted). Only scheduled runs
   re-announce: a narrow run (`--only`, `--date`, `--from/--to`) may fire a new alert but
   only refreshes what it saw of one already firing, so the schedule's repeat and update
@@ -30,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from alerts.grouping import DEFAULT_GROUP_BY, group_labels, new_group_id, same_labels_key
 from alerts.model import Alert, alerts_from
 from alerts.silences import Inhibit, Silence, why_muted
 from checks.base import CheckResult
@@ -54,6 +59,7 @@ class AlertState:
     last_notified_at: dt.datetime | None = None
     notified_affected: int = 0
     muted_by: str = ""
+    group_id: str = ""  # the group it is announced with (alerts/grouping.py)
 
 
 @dataclass(frozen=True)
@@ -116,9 +122,11 @@ def evaluate(
     repeat_interval: dt.timedelta = dt.timedelta(hours=4),
     silences: Sequence[Silence] = (),
     inhibits: Sequence[Inhibit] = (),
+    group_by: Sequence[str] = DEFAULT_GROUP_BY,
 ) -> Transition:
     out = Transition()
     current = alerts_from(results)
+    groups = _Groups(previous, group_by)
     firing_now = [a for a in current if a.kind == "firing"]
     passed = {
         (r.check, r.game_date.isoformat() if r.game_date else "", r.feature or "")
@@ -130,14 +138,18 @@ def evaluate(
     for alert in current:
         prev = previous.get(alert.fingerprint)
         was_firing = prev if prev is not None and prev.status == "firing" else None
+        group = groups.of(alert, was_firing, now)
         if was_firing is not None and not scope.scheduled:
-            out.states[alert.fingerprint] = _seen(was_firing, alert, now)
+            out.states[alert.fingerprint] = replace(_seen(was_firing, alert, now), group_id=group)
             continue
         muted = why_muted(alert, firing_now, silences, inhibits, now)
-        state, note = _announce(alert, was_firing, muted, now, repeat_interval)
-        out.states[alert.fingerprint] = state
+        state, note = _announce(alert, was_firing, muted, now)
+        out.states[alert.fingerprint] = replace(state, group_id=group)
         if note is not None:
-            out.notifications.append(note)
+            out.notifications.append(replace(note, state=out.states[alert.fingerprint]))
+
+    if scope.scheduled:
+        _repeat_groups(previous, current, out, now, repeat_interval)
 
     for fp, prev in previous.items():
         if prev.status != "firing" or fp in out.states:
@@ -165,15 +177,70 @@ def _seen(prev: AlertState, alert: Alert, now: dt.datetime) -> AlertState:
     )
 
 
+class _Groups:
+    """The open groups (those with a firing alert) by their labels, so that a new alert
+    joins the open group of its labels, or opens one."""
+
+    def __init__(self, previous: Mapping[str, AlertState], group_by: Sequence[str]) -> None:
+        self.group_by = group_by
+        self.open: dict[str, str] = {}
+        for st in previous.values():
+            if st.status == "firing" and st.group_id:
+                self.open[self._key(st.labels, st.summary)] = st.group_id
+
+    def _key(self, labels: Mapping[str, str], summary: str) -> str:
+        return same_labels_key(group_labels(labels, summary, self.group_by))
+
+    def of(self, alert: Alert, prev: AlertState | None, now: dt.datetime) -> str:
+        """The alert's group: the one it fires in already, else the open one of its labels,
+        else a new one opening now."""
+        if prev is not None and prev.group_id:
+            return prev.group_id
+        key = self._key(alert.labels, alert.summary)
+        if key not in self.open:
+            labels = group_labels(alert.labels, alert.summary, self.group_by)
+            self.open[key] = new_group_id(labels, prev.started_at if prev else now)
+        return self.open[key]
+
+
+def _repeat_groups(
+    previous: Mapping[str, AlertState],
+    current: Sequence[Alert],
+    out: Transition,
+    now: dt.datetime,
+    repeat_interval: dt.timedelta,
+) -> None:
+    """One repeat per group per `repeat_interval`: a group this run saw firing whose alerts
+    were all last announced that long ago is re-announced, every firing alert of it at once
+    (those this run saw get a `repeat` notification; the others, left to another schedule
+    group's checks, only their clock reset, so the group does not repeat twice)."""
+    states = {**previous, **out.states}
+    seen = {a.fingerprint: a for a in current}
+    announced = [
+        st
+        for st in states.values()
+        if st.status == "firing" and not st.muted_by and st.last_notified_at is not None
+    ]
+    for group in sorted({st.group_id for st in announced if st.fingerprint in seen}):
+        members = [st for st in announced if st.group_id == group]
+        last = max(st.last_notified_at for st in members if st.last_notified_at is not None)
+        if now - last < repeat_interval:
+            continue
+        for st in members:
+            bumped = replace(st, last_notified_at=now)
+            out.states[st.fingerprint] = bumped
+            if st.fingerprint in seen:
+                out.notifications.append(Notification("repeat", bumped, seen[st.fingerprint]))
+
+
 def _announce(
     alert: Alert,
     prev: AlertState | None,
     muted: str,
     now: dt.datetime,
-    repeat_interval: dt.timedelta,
 ) -> tuple[AlertState, Notification | None]:
-    """The state of a current alert and what to announce: new (`firing`), grown (`update`),
-    or still firing after `repeat_interval` (`repeat`); nothing while muted."""
+    """The state of a current alert and what to announce: new (`firing`) or grown
+    (`update`); nothing while muted. (Repeats are the group's: `_repeat_groups`.)"""
     base = AlertState(
         fingerprint=alert.fingerprint,
         labels=alert.labels,
@@ -199,8 +266,6 @@ def _announce(
         kind = "firing"
     elif alert.affected > base.notified_affected:
         kind = "update"
-    elif now - base.last_notified_at >= repeat_interval:
-        kind = "repeat"
     if kind is None:
         return base, None
     base = replace(

@@ -67,6 +67,10 @@ class Reported:
     flag: str
     order: str
     extra: list[tuple[str, str]] = field(default_factory=list)
+    # A join column: the examples show one prediction per value of it (the first by
+    # `order`), with how many predictions that value stands for as `predictions`, so that
+    # a player with four systems' predictions is one example row, not four identical ones.
+    one_per: str | None = None
 
 
 @dataclass(frozen=True)

@@ -63,11 +63,19 @@ class HitRateDrop(Check):
     meaning = "Graded predictions of this date hit well below the expected rate."
 
     def fragment(self, params: Params) -> Fragment:
-        flag = self.flag_column
+        flag, c = self.flag_column, self.cols
+        # Its examples are its own: graded misses, high-edge ones first (the seed's "0 of 7"),
+        # with the line and the prediction that missed it.
+        extra = [
+            ("predicted", c.graded_predicted),
+            ("line", c.graded_line),
+            ("high_edge", c.graded_high_edge),
+        ]
+        order = f"COALESCE({c.graded_high_edge}, FALSE) DESC, {c.made_at}"
         return Fragment(
-            columns=[(flag, f"COALESCE(NOT {self.cols.graded_correct}, FALSE)")],
+            columns=[(flag, f"COALESCE(NOT {c.graded_correct}, FALSE)")],
             aggregates=[],
-            reported=[Reported(flag, self.cols.made_at)],
+            reported=[Reported(flag, order, extra)],
         )
 
     def results(self, row: Mapping[str, Any], game_date: dt.date) -> list[CheckResult]:

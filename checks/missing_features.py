@@ -29,7 +29,7 @@ class MissingFeatures(Check):
                 (self.col("entities"), f"COUNT(DISTINCT IF({flag}, {c.entity_key}, NULL))"),
                 (self.col("store_rows_matched"), f"COUNTIF({c.store_present})"),
             ],
-            reported=[Reported(flag, c.entity_key)],
+            reported=[Reported(flag, c.entity_key, one_per=c.entity_key)],
         )
 
     def results(self, row: Mapping[str, Any], game_date: dt.date) -> list[CheckResult]:

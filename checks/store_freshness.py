@@ -19,6 +19,7 @@ from pydantic import field_validator
 from checks.base import Check, CheckResult, CheckSettings, Fragment
 from checks.durations import Duration, parse_duration
 from checks.query.sql import Params
+from checks.times import for_people, iso_utc
 
 
 class StoreFreshnessSettings(CheckSettings):
@@ -62,12 +63,12 @@ class StoreFreshness(Check):
         rows = int(row.get("store_rows") or 0)
         last: dt.datetime | None = row.get("last_written_at")
         details: dict[str, Any] = {
-            "deadline": due.isoformat(),
+            "deadline": iso_utc(due),
             "max_age": s.max_age,
             "store_rows": rows,
-            "last_written_at": last.isoformat() if last else None,
+            "last_written_at": iso_utc(last) if last else None,
         }
-        local_due = f"{due.astimezone(zone):%H:%M %Z} on {game_date}"
+        local_due = f"{for_people(due, zone, 'clock_minutes')} on {game_date}"
         alert = False
         if game_date < now.astimezone(zone).date():
             message = "game date is over: not judged"
@@ -79,13 +80,13 @@ class StoreFreshness(Check):
         elif last < oldest:
             alert = True
             age = due - last
-            written = f"{last.astimezone(zone):%Y-%m-%d %H:%M %Z}"
+            written = for_people(last, zone)
             message = (
                 f"feature store for {game_date} last written {written}, {_hours(age)} "
                 f"before the deadline {local_due} (max_age {s.max_age})"
             )
         else:
-            message = f"written {last.astimezone(zone):%Y-%m-%d %H:%M %Z} ({rows} rows)"
+            message = f"written {for_people(last, zone)} ({rows} rows)"
         return [
             CheckResult(
                 check=self.name,

@@ -1,10 +1,14 @@
 """The wall clock featmon judges by: real time, or `FEATMON_NOW` (ISO 8601) for tests and
-replays, so separate processes can share one simulated clock."""
+replays, so separate processes can share one simulated clock; and how log lines are stamped.
+How times are shown is checks/times.py's job."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
+
+from checks.times import iso_utc
 
 NOW_ENV = "FEATMON_NOW"
 
@@ -22,3 +26,11 @@ def real_now() -> dt.datetime:
     processes alive now, so their expiry is real time, read afresh at every try (a clock
     frozen at process start would never see another run's lease expire)."""
     return dt.datetime.now(dt.UTC)
+
+
+class LogFormatter(logging.Formatter):
+    """Log lines stamped like every machine-read time (ISO 8601 UTC with `Z`), not in the
+    host's local time without a zone: logs from a container, a laptop and Cloud Run agree."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return iso_utc(dt.datetime.fromtimestamp(record.created, dt.UTC))

@@ -175,6 +175,21 @@ class Lab:
             }
         )
 
+    def rewrite_store(
+        self, written_at: dt.datetime, quality: float | None, day: dt.date = DAY
+    ) -> None:
+        """The pipeline's MERGE rewriting every store row of `day` (updated_at moves)."""
+        self.flush()
+        wh = DuckDBWarehouse(self.path, read_only=False)
+        try:
+            wh.execute(
+                f"UPDATE {STORE_TABLE} SET updated_at = $written_at, "
+                "feature_quality_score = $quality WHERE game_date = $day",
+                {"written_at": written_at, "quality": quality, "day": day},
+            )
+        finally:
+            wh.close()
+
     def flush(self) -> None:
         wh = DuckDBWarehouse(self.path, read_only=False)
         try:

@@ -14,7 +14,8 @@ model; nothing else in featmon changes.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from alerts.lifecycle import Notification
@@ -34,12 +35,15 @@ class Attachment:
 
 @dataclass(frozen=True)
 class Envelope:
-    """What a sink is asked to deliver.
+    """What a sink is asked to deliver: what changed in one group of alerts, and the group.
 
-    `id` is the notification log's row id: the idempotency key a sink can embed in its
-    message (Slack metadata) to recognise it in `find` after a crash. `group_key` names the
-    group of alerts (one alert's fingerprint today). `ref` is where this sink delivered the
-    group's current message before (its own earlier `Delivery.ref`), None for a new one.
+    `id` is the notification log's id of the first change: the idempotency key a sink can
+    embed in its message (Slack metadata) to recognise it in `find` after a crash.
+    `group_key` names the group (opaque; `group_labels` are its labels, such as the game
+    date). `notifications` are the changes, in order; `members` the group's picture: the
+    latest of every alert of the group, firing or resolved (the changes included). `ref`
+    is where this sink delivered the group's message before (its own earlier
+    `Delivery.ref`), None for a new group.
     """
 
     id: str
@@ -48,10 +52,17 @@ class Envelope:
     created_at: dt.datetime
     ref: str | None = None
     attachments: tuple[Attachment, ...] = ()
+    members: tuple[Notification, ...] = ()
+    group_labels: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def first(self) -> Notification:
         return self.notifications[0]
+
+    @property
+    def picture(self) -> tuple[Notification, ...]:
+        """Every alert of the group (the changes alone when no picture was given)."""
+        return self.members or self.notifications
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,16 @@
-"""The Slack sink: delivers lifecycle notifications and reports what happened.
+"""The Slack sink: delivers a group's notifications as one message and reports what happened.
 
-Bot token (chat.postMessage / chat.update / thread replies) or an incoming webhook (posts
-only: no updates, no threads, so growth waits for the next repeat and a resolution is a new
-message). Every call is bounded by `timeout_s`. The slack-sdk's retry handlers are set
-explicitly: by default the SDK retries connection errors once (a refused or timed-out call
-then costs twice), and its rate-limit handler would sleep Retry-After inside the run. Here
-only a connection reset before Slack answered is retried (`max_retries`); a 429 returns
-its Retry-After, and a 5xx, a timeout or a refused connection return at once: the caller
-stops calling Slack for this run and the notification log retries next run. Errors a human
-must fix (bad token, unknown channel) say so and are marked not retryable. The token never
-appears in any message this module produces.
+Bot token (chat.postMessage / chat.update / thread replies: one message per group, edited in
+place, a reply per change) or an incoming webhook (posts only: no edits, no threads, so each
+change re-posts the group, growth alone waits for the next change or repeat). Every call is
+bounded by `timeout_s`. The slack-sdk's retry handlers are set explicitly: by default the SDK
+retries connection errors once (a refused or timed-out call then costs twice), and its
+rate-limit handler would sleep Retry-After inside the run. Here only a connection reset
+before Slack answered is retried (`max_retries`); a 429 returns its Retry-After, and a 5xx,
+a timeout or a refused connection return at once: the caller stops calling Slack for this
+run and the notification log retries next run. Errors a human must fix (bad token, unknown
+channel) say so and are marked not retryable. The token never appears in any message this
+module produces.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
 
 from alerts import health
-from alerts.lifecycle import Notification
+from alerts.grouping import SEVERITY_RANK, worst_severity
 from alerts.sinks.base import Attachment, Delivery, Envelope
-from alerts.sinks.slack_message import SlackMessage, firing_message, resolved_message
+from alerts.sinks.slack_message import SlackMessage, change_reply, group_message
+from alerts.steps import StepContext
 
 log = logging.getLogger("featmon.slack")
 
@@ -65,6 +67,10 @@ class SlackSettings:
     timeout_s: float = 10.0  # per call
     # Upload the game date's timeline PNG into a new alert's thread (needs files:write).
     attach_timeline: bool = False
+    # The config's `timezone`: every time a message shows is in it, with its abbreviation.
+    zone: dt.tzinfo = dt.UTC
+    # The next steps' config path, coordinator and zone (dated per message).
+    steps: StepContext = field(default_factory=StepContext)
 
 
 class SlackSink:
@@ -101,68 +107,69 @@ class SlackSink:
         return channels.get(severity) or channels.get("warning") or next(iter(channels.values()))
 
     def deliver(self, envelope: Envelope) -> Delivery:
-        """Send the group's notification. `envelope.ref` locates the alert's earlier message
-        for updates, repeats and resolutions; the envelope id goes into the message metadata
-        so `find` can recognise it after a crash."""
-        note = envelope.first
-        state = note.state
+        """Deliver what changed in a group. A new group is posted (to the channel of its
+        worst severity) with the group's timeline; an existing one (`envelope.ref`) is edited
+        in place and gets one thread reply saying what changed: broadcast to the channel
+        for a repeat, and when a more severe alert joins. The first change's id goes into
+        the message metadata so `find` can recognise it after a crash."""
+        members = envelope.picture
         earlier = _parse_ref(envelope.ref)
-        channel = earlier.get("channel") or self.channel_for(
-            state.labels.get("severity", "warning")
-        )
+        channel = earlier.get("channel") or self.channel_for(worst_severity(members))
         ts = earlier.get("ts")
-        if note.kind == "resolved":
-            message = resolved_message(state, note.outcome)
-            if ts is None or self.client is None:
-                return self._post(channel, message)
-            reply = self._post(channel, message, thread_ts=ts)
-            if not reply.ok:
-                return reply
-            return self._update(channel, ts, message)
-        assert note.alert is not None
-        message = firing_message(note.alert, self.settings.runbook_url)
-        if note.kind == "firing" or ts is None:
-            posted = self._post(channel, message, metadata=_metadata(note, envelope.id))
-            if posted.ok and note.kind == "firing":
+        message = group_message(
+            members,
+            self.settings.runbook_url,
+            envelope.group_labels,
+            self.settings.steps.at(envelope.created_at),
+            zone=self.settings.zone,
+        )
+        metadata = _metadata(envelope)
+        if ts is None or self.client is None:
+            if self.client is None and envelope.ref is not None and _only_growth(envelope):
+                # A webhook cannot edit: growth shows at the next repeat or change.
+                return Delivery(ok=True, ref=_ref(channel), error="webhook: update skipped")
+            posted = self._post(channel, message, metadata=metadata)
+            if posted.ok:
                 self._attach(posted, envelope.attachments)
             return posted
-        if self.client is None:  # a webhook cannot edit: growth shows at the next repeat
-            if note.kind == "update":
-                return Delivery(ok=True, ref=_ref(channel), error="webhook: update skipped")
-            return self._post(channel, message)
-        if note.kind == "update":
-            return self._update(channel, ts, message)
-        # repeat: bump the same thread, visible in the channel.
         updated = self._update(channel, ts, message)
         if not updated.ok:
             return updated
-        return self._post(channel, message, thread_ts=ts, broadcast=True)
+        reply = change_reply(envelope.notifications, members)
+        return self._post(
+            channel, reply, thread_ts=ts, broadcast=_loud(envelope), metadata=metadata
+        )
 
     def find(self, envelope: Envelope) -> Delivery | None:
-        """The message a crashed run sent for this envelope, if Slack has it (bot token only:
-        a webhook cannot read history, so after a crash it may post twice)."""
+        """The message (or, for a group already posted, the thread reply) a crashed run sent
+        for this envelope, if Slack has it (bot token only: a webhook cannot read history, so
+        after a crash it may post twice)."""
         if self.client is None:
             return None
-        state = envelope.first.state
-        channel = _parse_ref(envelope.ref).get("channel") or self.channel_for(
-            state.labels.get("severity", "warning")
-        )
+        earlier = _parse_ref(envelope.ref)
+        channel = earlier.get("channel") or self.channel_for(worst_severity(envelope.picture))
         try:
             channel_id = self._channel_id(channel)
             if channel_id is None:
                 return None
-            resp = self.client.conversations_history(
-                channel=channel_id,
-                oldest=str((envelope.created_at - dt.timedelta(minutes=5)).timestamp()),
-                include_all_metadata=True,
-                limit=200,
-            )
+            if earlier.get("ts"):
+                resp = self.client.conversations_replies(
+                    channel=channel_id, ts=earlier["ts"], include_all_metadata=True, limit=200
+                )
+            else:
+                resp = self.client.conversations_history(
+                    channel=channel_id,
+                    oldest=str((envelope.created_at - dt.timedelta(minutes=5)).timestamp()),
+                    include_all_metadata=True,
+                    limit=200,
+                )
         except (SlackApiError, SlackClientError, OSError):
             return None  # cannot tell: the caller re-sends (at-least-once)
         for message in resp.get("messages") or []:
             payload = (message.get("metadata") or {}).get("event_payload") or {}
             if payload.get("notification_id") == envelope.id:
-                return Delivery(ok=True, ref=_ref(channel_id, str(message.get("ts"))))
+                ts = earlier.get("ts") or str(message.get("ts"))
+                return Delivery(ok=True, ref=_ref(channel_id, ts))
         return None
 
     def health(self, notice: health.HealthNotice) -> Delivery:
@@ -327,10 +334,32 @@ class SlackSink:
         )
 
 
-def _metadata(note: Notification, note_id: str) -> dict[str, Any]:
+def _metadata(envelope: Envelope) -> dict[str, Any]:
     """Lets the next run find this message again (reconciling a crash after sending)."""
-    payload = {"fingerprint": note.state.fingerprint, "kind": note.kind, "notification_id": note_id}
+    payload = {
+        "fingerprints": [n.state.fingerprint for n in envelope.notifications],
+        "kinds": [n.kind for n in envelope.notifications],
+        "notification_id": envelope.id,
+    }
     return {"event_type": "featmon_alert", "event_payload": payload}
+
+
+def _only_growth(envelope: Envelope) -> bool:
+    return all(n.kind == "update" for n in envelope.notifications)
+
+
+def _loud(envelope: Envelope) -> bool:
+    """Whether the thread reply is also shown in the channel: a repeat (the group is still
+    firing), or an alert joining that is more severe than the group was (an escalation)."""
+    changes = envelope.notifications
+    if any(n.kind == "repeat" for n in changes):
+        return True
+    joined = {n.state.fingerprint for n in changes if n.kind == "firing"}
+    before = [n for n in envelope.picture if n.state.fingerprint not in joined]
+    if not joined or not before:
+        return False
+    now = [n for n in envelope.picture if n.state.fingerprint in joined]
+    return SEVERITY_RANK.get(worst_severity(now), 3) < SEVERITY_RANK.get(worst_severity(before), 3)
 
 
 def _ref(channel: str, ts: str | None = None) -> str:

@@ -1,10 +1,12 @@
 """The webhook sink: Alertmanager's webhook JSON, so any receiver written for Alertmanager
 (PagerDuty and Opsgenie bridges, chat-ops bots, custom handlers) works with featmon unchanged.
 
-One POST per group of alerts with `version: "4"`, a stable `groupKey`, the group's `status`,
-labels and annotations (the common ones hoisted, as Alertmanager does), and per alert its
-`status`, `startsAt`/`endsAt` (RFC 3339 UTC; a firing alert's `endsAt` is the zero time, as
-Alertmanager sends it) and `fingerprint`. Labels with an empty value are left out, as
+One POST per change of a group of alerts (alerts/grouping.py) with `version: "4"`, a stable
+`groupKey` built from the group's labels (`groupLabels`: its `group_by` values, such as the
+game date), the group's `status` (firing until its last alert resolves), every alert of the
+group with its labels and annotations (the common ones hoisted, as Alertmanager does), and
+per alert its `status`, `startsAt`/`endsAt` (RFC 3339 UTC; a firing alert's `endsAt` is the
+zero time, as Alertmanager sends it) and `fingerprint`. Labels with an empty value are left out, as
 Alertmanager does.
 
 A 2xx answer is delivered; a timeout (`timeout_s` per POST), a refused connection, 408, 429
@@ -24,6 +26,7 @@ from typing import Any
 
 from alerts import health
 from alerts.content import annotations_of, iso_utc, labels_of
+from alerts.grouping import ordered
 from alerts.lifecycle import Notification
 from alerts.sinks.base import Delivery, Envelope
 
@@ -52,8 +55,9 @@ def _common(items: Sequence[Mapping[str, str]]) -> dict[str, str]:
 
 
 def group_key(labels: Mapping[str, str]) -> str:
-    """Alertmanager's shape: the route's matchers (none) and the group's labels."""
-    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    """Alertmanager's shape: the route's matchers (none) and the group's labels, each value
+    quoted and escaped (a "cannot run" group's cause may hold quotes)."""
+    inner = ",".join(f"{k}={json.dumps(v)}" for k, v in sorted(labels.items()))  # quoted
     return "{}:{" + inner + "}"
 
 
@@ -74,17 +78,19 @@ def alert_item(note: Notification, runbook_url: str | None) -> dict[str, Any]:
 def payload(
     envelope: Envelope, *, receiver: str, external_url: str, runbook_url: str | None
 ) -> dict[str, Any]:
-    """The Alertmanager webhook body (version 4) for one group."""
-    alerts = [alert_item(n, runbook_url) for n in envelope.notifications]
+    """The Alertmanager webhook body (version 4) for one group: every alert of it, firing
+    or resolved, worst first; `firing` until its last alert resolves."""
+    alerts = [alert_item(n, runbook_url) for n in ordered(envelope.picture)]
     common_labels = _common([a["labels"] for a in alerts])
+    group_labels = dict(envelope.group_labels) or common_labels
     firing = any(a["status"] == "firing" for a in alerts)
     return {
         "version": "4",
-        "groupKey": group_key(common_labels),
+        "groupKey": group_key(group_labels),
         "truncatedAlerts": 0,
         "status": "firing" if firing else "resolved",
         "receiver": receiver,
-        "groupLabels": common_labels,
+        "groupLabels": group_labels,
         "commonLabels": common_labels,
         "commonAnnotations": _common([a["annotations"] for a in alerts]),
         "externalURL": external_url,

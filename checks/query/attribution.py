@@ -16,7 +16,7 @@ Everything runs in the warehouse; only those rows come back.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -51,9 +51,15 @@ def entity_sql(tables: Tables, prefix: str = "") -> str:
     return f"TO_JSON_STRING([{', '.join(parts)}])"
 
 
+# Where the recorded versions are read from: featmon's fingerprints table, or SQL (rendered
+# into the query's parameters) yielding the same columns, such as the store's current rows
+# when featmon recorded nothing for the date.
+Fingerprints = str | Callable[[Params], str]
+
+
 def attribution_query(
     tables: Tables,
-    fingerprints: str,
+    fingerprints: Fingerprints,
     checks: Sequence[Check],
     date_from: dt.date,
     date_to: dt.date,
@@ -121,6 +127,10 @@ def attribution_query(
         for i, f in enumerate(features)
     ]
     by_entity = "PARTITION BY game_date, entity ORDER BY written_at"
+    if callable(fingerprints):
+        source = f"({fingerprints(params)}) AS recorded"
+    else:
+        source = table_ref(fingerprints)
     fp_cols = ", ".join(f"{sql} AS {alias}" for alias, sql in recorded)
     ctes = [
         *rows.ctes,
@@ -130,7 +140,7 @@ def attribution_query(
         f"{', ' + fp_cols if fp_cols else ''},\n"
         f"    LEAD(written_at) OVER ({by_entity}) AS superseded_at,\n"
         f"    LEAD(quality) OVER ({by_entity}) AS superseded_by_quality\n"
-        f"  FROM {table_ref(fingerprints)}\n  WHERE game_date BETWEEN {p_from} AND {p_to}\n)",
+        f"  FROM {source}\n  WHERE game_date BETWEEN {p_from} AND {p_to}\n)",
         "candidates AS (\n  SELECT t.prediction_id, fp.written_at, fp.quality, fp.named_values,"
         " fp.superseded_at, fp.superseded_by_quality,\n"
         f"    ({' AND '.join(conditions)}) AS matched\n"

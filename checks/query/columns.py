@@ -84,6 +84,8 @@ class JoinColumns:
     quality_unparseable: ClassVar[str] = "quality_unparseable"
     graded_correct: ClassVar[str] = "graded_correct"  # only with grading
     graded_high_edge: ClassVar[str] = "graded_high_edge"  # only with grading
+    graded_line: ClassVar[str] = "graded_line"  # only with grading: the prop line
+    graded_predicted: ClassVar[str] = "graded_predicted"  # only with grading: the prediction
 
     @property
     def features(self) -> tuple[str, ...]:

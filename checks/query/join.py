@@ -35,12 +35,23 @@ from checks.tables import FeatureStoreTable, GradingTable, Location, Predictions
 
 # Names private to the statement (never read outside this module).
 _PRESENT = "present"  # store side: TRUE on every store row, NULL after the LEFT JOIN
-_CORRECT, _HIGH_EDGE = "correct", "high_edge"  # grading side, before the join renames them
+# The grading side's columns, before the join renames them.
+_CORRECT, _HIGH_EDGE, _LINE, _PREDICTED = "correct", "high_edge", "line", "predicted"
 
 
 def _grading_key(i: int) -> str:
     """The prediction's i-th grading key (the grading table's keys differ from the store's)."""
     return f"g_key_{i}"
+
+
+def _first(flag: str) -> str:
+    """Whether the prediction is the first `flag` marks for its `Reported.one_per` value."""
+    return f"{flag}_first"
+
+
+def _per_value(flag: str) -> str:
+    """How many predictions `flag` marks share this one's `Reported.one_per` value."""
+    return f"{flag}_per_value"
 
 
 def _rank(flag: str) -> str:
@@ -343,7 +354,12 @@ def prediction_rows(
             f"CAST({ident(g.line_column)} AS FLOAT64)) >= {params.float('high_edge', g.high_edge)}"
         )
         g_cols = [(f"key_{i}", ident(k)) for i, k in enumerate(g.keys)]
-        g_cols += [(_CORRECT, f"CAST({ident(g.correct_column)} AS BOOL)"), (_HIGH_EDGE, edge)]
+        g_cols += [
+            (_CORRECT, f"CAST({ident(g.correct_column)} AS BOOL)"),
+            (_HIGH_EDGE, edge),
+            (_LINE, f"CAST({ident(g.line_column)} AS FLOAT64)"),
+            (_PREDICTED, f"CAST({ident(g.predicted_column)} AS FLOAT64)"),
+        ]
         grading_ctes.append(
             f"graded AS (\n  SELECT\n    {_select(g_cols)}\n"
             f"  FROM {table_ref(g.table)}\n  WHERE {g_where}\n"
@@ -355,6 +371,8 @@ def prediction_rows(
         joined += [
             (cols.graded_correct, f"g.{_CORRECT}"),
             (cols.graded_high_edge, f"g.{_HIGH_EDGE}"),
+            (cols.graded_line, f"g.{_LINE}"),
+            (cols.graded_predicted, f"g.{_PREDICTED}"),
         ]
 
     fragments = [c.fragment(params) for c in checks]
@@ -442,6 +460,7 @@ def build_query(
         aggregates += _hit_aggregates(cols, rows.problem_flag)
 
     rank_cols: list[tuple[str, str]] = []
+    first_cols: list[tuple[str, str]] = []
     if examples > 0 and details:
         p_examples = params.int("max_examples", examples)
         # (field of an example, join column): the fields are what alerts and reports show.
@@ -455,24 +474,40 @@ def build_query(
         ]
         for r in (r for _, f in fragments for r in f.reported):
             flag, rank = r.flag, _rank(r.flag)
+            by = f"{r.order}, {cols.prediction_id}"
+            fields, shown, among = base_fields + r.extra, flag, ""
+            if r.one_per is not None:
+                # One example per value of `one_per`: its first prediction, and how many it
+                # stands for (window functions cannot nest, so one CTE before the ranking).
+                first, count = _first(flag), _per_value(flag)
+                per = f"PARTITION BY {cols.game_date}, {flag}, {r.one_per}"
+                first_cols += [
+                    (first, f"ROW_NUMBER() OVER ({per} ORDER BY {by}) = 1"),
+                    (count, f"COUNT(*) OVER ({per})"),
+                ]
+                fields = [*fields, ("predictions", count)]
+                shown, among = f"{flag} AND {first}", f", {first}"
             rank_cols.append(
                 (
                     rank,
-                    f"ROW_NUMBER() OVER (PARTITION BY {cols.game_date}, "
-                    f"{flag} ORDER BY {r.order}, {cols.prediction_id})",
+                    f"ROW_NUMBER() OVER (PARTITION BY {cols.game_date}, {flag}{among} "
+                    f"ORDER BY {by})",
                 )
             )
-            struct = ", ".join(f"{sql} AS {name}" for name, sql in base_fields + r.extra)
+            struct = ", ".join(f"{sql} AS {name}" for name, sql in fields)
             aggregates.append(
                 (
                     flag_examples(flag),
-                    f"ARRAY_AGG(IF({flag} AND {rank} <= {p_examples}, "
+                    f"ARRAY_AGG(IF({shown} AND {rank} <= {p_examples}, "
                     f"STRUCT({struct}), NULL) IGNORE NULLS ORDER BY {rank})",
                 )
             )
 
     ctes = list(rows.ctes)
     source = rows.source
+    if first_cols:
+        ctes.append(f"firsts AS (\n  SELECT\n    *,\n    {_select(first_cols)}\n  FROM {source}\n)")
+        source = "firsts"
     if rank_cols:
         ctes.append(f"ranked AS (\n  SELECT\n    *,\n    {_select(rank_cols)}\n  FROM {source}\n)")
         source = "ranked"

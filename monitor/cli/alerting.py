@@ -59,11 +59,12 @@ def alerts_command(config_path: str | None, show_all: bool, fmt: str) -> None:
         click.echo("no firing alerts" if not show_all else "no alerts recorded")
         return
     for s in shown:
-        click.echo(_alert_line(s, last.get(s.fingerprint)))
+        click.echo(_alert_line(s, last.get(s.fingerprint), config.zone()))
 
 
-def _alert_line(s: AlertState, note: dict[str, Any] | None) -> str:
+def _alert_line(s: AlertState, note: dict[str, Any] | None, zone: dt.tzinfo) -> str:
     from alerts.content import display_name
+    from checks.times import for_people
 
     labels = s.labels
     name = display_name(labels["check"], labels.get("feature"), sep="")
@@ -75,10 +76,10 @@ def _alert_line(s: AlertState, note: dict[str, Any] | None) -> str:
         if note["status"] != "sent" and note["error"]:
             told += f" ({note['error']})"
     muted = f" muted ({s.muted_by})" if s.muted_by and s.status == "firing" else ""
-    when = s.resolved_at if s.status == "resolved" else s.started_at
+    when = (s.resolved_at if s.status == "resolved" else None) or s.started_at
     return (
         f"{s.status:<8} {labels['severity']:<8} {name} {labels.get('game_date') or '-'} "
-        f"{s.affected}/{s.total} since {when:%Y-%m-%d %H:%M}Z{muted}; {told}"
+        f"{s.affected}/{s.total} since {for_people(when, zone)}{muted}; {told}"
     )
 
 
@@ -114,7 +115,7 @@ def _alert_json(s: AlertState, note: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
-    from alerts.content import iso_utc
+    from checks.times import iso_utc
 
     return None if moment is None else iso_utc(moment)
 
@@ -139,18 +140,24 @@ def silence() -> None:
     help="Silence exactly this alert (the fingerprint its Slack message shows).",
 )
 @click.option("--for", "duration", metavar="DURATION", help="How long, e.g. 2h.")
-@click.option("--until", "until", type=click.DateTime(), help="Until when (UTC).")
+@click.option(
+    "--until",
+    "until",
+    metavar="TIME",
+    help="Until when: YYYY-MM-DD HH:MM in the config's timezone, or with an offset (...Z).",
+)
 @click.option("--reason", required=True, help="Why (shown to on-call).")
 def silence_add(
     config_path: str | None,
     matches: tuple[str, ...],
     fingerprint: str | None,
     duration: str | None,
-    until: dt.datetime | None,
+    until: str | None,
     reason: str,
 ) -> None:
     """Mute the alerts matching every --match (and --fingerprint) until a time."""
     from alerts.silences import FINGERPRINT, Silence, format_match
+    from checks.times import for_people
     from monitor.clock import now_utc
 
     config = load(config_path)
@@ -158,7 +165,7 @@ def silence_add(
     if not match and fingerprint is None:
         raise click.UsageError("give --match LABEL=VALUE or --fingerprint FP")
     now = now_utc()
-    end = _silence_end(now, duration, until)
+    end = _silence_end(now, duration, until, config.zone())
     wh, store = _state_or_fail(config)
     with wh:
         states = store.all_alerts()
@@ -167,7 +174,8 @@ def silence_add(
             match[FINGERPRINT] = fingerprint
         silence_id = store.add_silence(match, end, reason, now)
     click.echo(
-        f"silence {silence_id} until {end:%Y-%m-%d %H:%M}Z: {format_match(match)} ({reason})"
+        f"silence {silence_id} until {for_people(end, config.zone())}: "
+        f"{format_match(match)} ({reason})"
     )
     click.echo(_matching_firing(Silence(match, end, reason), states, now))
 
@@ -214,16 +222,30 @@ def _label_problem(config: Config, key: str, value: str) -> str:
     return f"unknown {key} {value!r}; valid: {', '.join(known) or 'none configured'}"
 
 
-def _silence_end(now: dt.datetime, duration: str | None, until: dt.datetime | None) -> dt.datetime:
+def _silence_end(
+    now: dt.datetime, duration: str | None, until: str | None, zone: dt.tzinfo
+) -> dt.datetime:
+    """--for from now, or --until read in the config's zone unless it gives an offset; an
+    end already past would store a silence that mutes nothing: refused (exit 2)."""
     from checks.durations import parse_duration
+    from checks.times import for_people, parse_time
 
     if duration is not None and until is None:
         try:
             return now + parse_duration(duration)
         except ValueError as e:
-            raise click.UsageError(str(e)) from None
+            raise click.UsageError(f"--for: {e}") from None
     if until is not None and duration is None:
-        return until.replace(tzinfo=dt.UTC)
+        try:
+            end = parse_time(until, zone)
+        except ValueError as e:
+            raise click.UsageError(f"--until: {e}") from None
+        if end <= now:
+            raise click.UsageError(
+                f"--until {for_people(end, zone)} is not in the future "
+                f"(now {for_people(now, zone)})"
+            )
+        return end
     raise click.UsageError("give --for or --until")
 
 
@@ -258,6 +280,7 @@ def _matching_firing(silence: Silence, states: list[AlertState], now: dt.datetim
 def silence_list(config_path: str | None, show_all: bool, fmt: str) -> None:
     """List active (with --all, also expired) silences."""
     from alerts.silences import format_match
+    from checks.times import for_people
     from monitor.clock import now_utc
 
     config = load(config_path)
@@ -269,7 +292,7 @@ def silence_list(config_path: str | None, show_all: bool, fmt: str) -> None:
         return
     for r in rows:
         click.echo(
-            f"{r['id']} {_silence_state(r)} until {r['until']:%Y-%m-%d %H:%M}Z "
+            f"{r['id']} {_silence_state(r)} until {for_people(r['until'], config.zone())} "
             f"{format_match(r['match'])} ({r['reason']})"
         )
     if not rows:

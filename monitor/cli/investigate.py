@@ -142,15 +142,27 @@ def _literal(type_: str, value: object) -> str:
 def snapshot(config_path: str | None, dates: tuple[dt.date | None, ...]) -> None:
     """Record the store's new versions for the window now (each cycle does this too)."""
     from monitor.clock import now_utc
-    from monitor.persistence.history import History
+    from monitor.persistence.history import History, retained_from
     from monitor.pipeline.cycle import record_history
     from monitor.pipeline.plan import tables_of
+    from monitor.pipeline.window import DateWindow
     from monitor.warehouse import open_for_reading
 
     config = load(config_path)
     history = require_history(config)
     window = window_of(config, dates)
     now = now_utc()
+    # Dates older than the retention would be recorded and deleted in the same breath.
+    kept = retained_from(history, now)
+    outside = (
+        f"game dates before {kept} are outside history.retention_days "
+        f"({history.retention_days} days): not recorded"
+    )
+    if window.end < kept:
+        fail(EXIT_USAGE, [f"{window.start} .. {window.end}: {outside}"])
+    if window.start < kept:
+        click.echo(f"{window.start} .. {kept - dt.timedelta(days=1)}: {outside}")
+        window = DateWindow(kept, window.end)
     problems = record_history(config, window, now)
     if problems:
         fail(EXIT_CHECK_ERROR, problems)
@@ -202,31 +214,45 @@ def timeline(
 @click.option("--prediction", "prediction_id", help="One prediction: every version, compared.")
 def explain(config_path: str | None, date: dt.datetime, prediction_id: str | None) -> None:
     """Which recorded store version the flagged predictions of a date were built from."""
-    from monitor.persistence.history import History, around, merge_versions, unseen_before
-    from monitor.pipeline.attribution import ATTRIBUTED, attribution_batches, explain_prediction
-    from monitor.pipeline.plan import build_checks, tables_of
+    from checks.times import for_people
+    from monitor.persistence.history import unseen_before
+    from monitor.pipeline.attribution import (
+        ATTRIBUTED,
+        UNRECORDED,
+        attribution_batches,
+        day_history,
+        explain_prediction,
+    )
+    from monitor.pipeline.plan import build_checks
     from monitor.reports.attribution import describe
     from monitor.warehouse import WarehouseError, open_for_reading
 
     config = load(config_path)
-    history_config = require_history(config)
+    require_history(config)
     day, zone = date.date(), config.zone()
     try:
         with open_for_reading(config) as wh:
+            known = day_history(config, wh, day)
             if prediction_id:
-                rows = explain_prediction(config, wh, day, prediction_id)
+                rows = explain_prediction(config, wh, day, prediction_id, known.recorded)
             else:
                 checks = [c for c in build_checks(config) if c.name in ATTRIBUTED]
-                batches = attribution_batches(config, wh, checks, day, day, "flagged")
-                history = History(wh, config.state.dataset, tables_of(config), history_config)
-                versions = merge_versions(history.versions_of(day, around(day, zone)))
+                batches = attribution_batches(
+                    config, wh, checks, day, day, "flagged", recorded=known.recorded
+                )
     except WarehouseError as e:
         fail(EXIT_CHECK_ERROR, [f"explain could not run: {e}"])
+    for problem in known.problems:
+        click.echo(f"featmon: {problem}", err=True)
+    if not known.recorded:
+        click.echo(f"{day}: {UNRECORDED}; compared with the store's current rows")
     if not prediction_id:
         if not batches:
             click.echo(f"{day}: no prediction is flagged by {', '.join(ATTRIBUTED)}")
         for b in batches:
-            unseen = unseen_before(versions, b.made_at_min) if not b.version_written_at else None
+            unseen = (
+                unseen_before(known.versions, b.made_at_min) if not b.version_written_at else None
+            )
             click.echo(f"{day}: {describe(b, zone, unseen)}")
         return
     if not rows:
@@ -234,7 +260,7 @@ def explain(config_path: str | None, date: dt.datetime, prediction_id: str | Non
     first = rows[0]
     click.echo(
         f"prediction {prediction_id} ({day}) made "
-        f"{first['made_at'].astimezone(zone):%Y-%m-%d %H:%M:%S %Z}, logged quality "
+        f"{for_people(first['made_at'], zone, 'seconds')}, logged quality "
         f"{first['logged_quality']}; the store now has {first['store_quality']}"
     )
     click.echo(f"  logged features {first['logged_values']}")
@@ -245,6 +271,6 @@ def explain(config_path: str | None, date: dt.datetime, prediction_id: str | Non
             continue
         mark = "USED" if r["attributed"] else ("match" if r["matched"] else "-")
         click.echo(
-            f"  {mark:<5} version written {r['written_at'].astimezone(zone):%Y-%m-%d %H:%M:%S %Z}"
+            f"  {mark:<5} version written {for_people(r['written_at'], zone, 'seconds')}"
             f" quality {r['quality']} features {r['named_values']}"
         )

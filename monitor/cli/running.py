@@ -90,7 +90,8 @@ def print_outcome(
     """The run as on-call reads it: notifications (dry run), problems on stderr, then the
     results (a table, or the JSON contract) and one status line."""
     from alerts.model import alerts_from
-    from monitor.pipeline.sinks import has_sinks
+    from monitor.clock import now_utc
+    from monitor.pipeline.sinks import has_sinks, step_context
     from monitor.reports import output
 
     report = outcome.report
@@ -124,13 +125,14 @@ def print_outcome(
             f"notifications: sent={delivery.sent} pending={delivery.pending} "
             f"reconciled={delivery.reconciled}"
         )
-    firing = [a for a in alerts if a.kind == "firing"]
-    if slack_preview and firing and config.alerts.slack is None:
-        from alerts.sinks.slack_message import as_text, firing_message
+    if slack_preview and alerts and config.alerts.slack is None:
+        from alerts.sinks.slack_message import as_text, group_message, preview_group
 
-        worst = max(firing, key=lambda a: (a.severity == "critical", a.affected))
-        click.echo("\nWhat Slack would get for the worst alert (set alerts.slack to post it):")
-        click.echo(as_text(firing_message(worst, config.alerts.runbook_url)))
+        members = preview_group(alerts, config.alerts.group_by)
+        click.echo("\nWhat Slack would get for the worst group (set alerts.slack to post it):")
+        steps = step_context(config).at(now_utc())
+        message = group_message(members, config.alerts.runbook_url, None, steps, zone=config.zone())
+        click.echo(as_text(message))
 
 
 def print_estimate(config: Config, window: DateWindow, fmt: str) -> int:
@@ -271,15 +273,14 @@ def run_command(
     """Run the checks on their schedules until SIGTERM (the long-running daemon)."""
     import logging
 
+    from monitor.clock import LogFormatter
     from monitor.pipeline.daemon import run_daemon, scheduled_run
     from monitor.pipeline.notify import flush_pending
 
     config = load(config_path)
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(LogFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     # featmon's own INFO lines (heartbeats, lock waits) are the daemon's log; libraries'
     # INFO chatter (sqlglot reports each transpile detail) is not.
     logging.getLogger("sqlglot").setLevel(logging.WARNING)

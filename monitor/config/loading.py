@@ -26,12 +26,14 @@ from monitor.config.models import Config
 ENV_VAR = "FEATMON_CONFIG"
 DEFAULT_FILE = "config.yaml"
 _INTERPOLATION = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-# The SecretStr fields of SlackConfig and WebhookConfig, as config paths (`*`: any key).
+# The SecretStr fields of the models (Slack, the webhooks), as config paths (`*`: any key).
 SECRET_FIELDS = (
     "alerts.slack.token",
     "alerts.slack.webhook_url",
     "alerts.webhook.url",
     "alerts.webhook.headers.*",
+    "actions.invalidation.webhook.url",
+    "actions.invalidation.webhook.headers.*",
 )
 
 
@@ -194,4 +196,9 @@ def load_config(explicit: str | None = None) -> tuple[Config, Path]:
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = getattr(e, "problem", None) or str(e)
         raise ConfigError([f"{where}: invalid YAML: {problem}"]) from None
-    return parse_config(data, base_dir=path.resolve().parent), path
+    config = parse_config(data, base_dir=path.resolve().parent)
+    if explicit or os.environ.get(ENV_VAR):
+        # Not the default file: the commands a message prints must name it. A person reading
+        # the message has neither this process's working directory nor its environment.
+        config = config.model_copy(update={"source": str(path.resolve())})
+    return config, path

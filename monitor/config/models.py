@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from alerts.grouping import DEFAULT_GROUP_BY, GroupLabel
 from checks.base import CheckSettings, Severity
 from checks.durations import Duration
 from checks.registry import CHECKS
@@ -155,13 +156,10 @@ class StateConfig(Strict):
 
 class SilenceRule(Strict):
     match: dict[str, str]
+    # Without an offset, wall-clock time in the config's `timezone` (as `silence add
+    # --until` reads it); the pipeline localizes it (checks.times.localized).
     until: dt.datetime
     reason: str = ""
-
-    @field_validator("until")
-    @classmethod
-    def _aware(cls, v: dt.datetime) -> dt.datetime:
-        return v if v.tzinfo else v.replace(tzinfo=dt.UTC)
 
 
 class InhibitRule(Strict):
@@ -253,6 +251,9 @@ class AlertsConfig(Strict):
     # All of a run's deliveries together (sends, lookups, uploads): what is not delivered
     # by then stays pending for the next run. Well under the schedule interval.
     delivery_deadline: Duration = "60s"
+    # Alerts with equal values of these labels share one message (alerts/grouping.py);
+    # "cannot run" alerts are grouped by their cause whatever this says.
+    group_by: list[GroupLabel] = Field(default_factory=lambda: list(DEFAULT_GROUP_BY))
     runbook_url: str | None = None
     silences: list[SilenceRule] = Field(default_factory=list)
     inhibit: list[InhibitRule] = Field(default_factory=list)
@@ -261,6 +262,22 @@ class AlertsConfig(Strict):
     webhook: WebhookConfig | None = None
     cloud_monitoring: CloudMonitoringConfig | None = None
     cloud_logging: CloudLoggingConfig | None = None
+
+
+class RemediationConfig(Strict):
+    """How the platform fixes a date's predictions. Only the coordinator's URL for now:
+    alert messages print the exact `POST <coordinator_url>/regenerate-with-supersede`
+    request for the dates regenerating can still fix (issue 13 adds the rest: mode, the
+    API key's variable, limits)."""
+
+    coordinator_url: str | None = None
+
+    @field_validator("coordinator_url")
+    @classmethod
+    def _http(cls, v: str | None) -> str | None:
+        if v is not None:
+            require_http_url(v, "coordinator_url")
+        return v
 
 
 class AuditLogConfig(Strict):
@@ -284,6 +301,57 @@ class HistoryConfig(Strict):
     # are known (with unknown values).
     log_table: WriteLog | None = None
     audit_log: AuditLogConfig | None = None
+
+
+_TOPIC = re.compile(
+    r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/topics/[A-Za-z][A-Za-z0-9._~+%-]{2,254}$"
+)
+
+
+class InvalidationWebhook(Strict):
+    """Where store-write events are POSTed as JSON. The URL and header values often carry
+    tokens: give them as `${ENV_VAR}`; they are resolved only when sending, never printed."""
+
+    url: SecretStr
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _url(self) -> InvalidationWebhook:
+        require_http_url(self.url.get_secret_value(), "url")
+        return self
+
+
+class InvalidationConfig(Strict):
+    """The cache-invalidation signal: one event per new store version of a game date that
+    is today or later (docs/actions.md), to a Pub/Sub topic and/or a webhook."""
+
+    # projects/P/topics/T; the client honours PUBSUB_EMULATOR_HOST (tests, local runs).
+    pubsub_topic: str | None = None
+    webhook: InvalidationWebhook | None = None
+    # Bound on one publish or POST; an event not confirmed in time stays pending.
+    timeout: Duration = "10s"
+    # Versions recorded this long ago and not announced yet (a run that died between
+    # recording and announcing) are announced by the next run.
+    catch_up: Duration = "1h"
+
+    @field_validator("pubsub_topic")
+    @classmethod
+    def _topic(cls, v: str | None) -> str | None:
+        if v is not None and not _TOPIC.match(v):
+            raise ValueError(f"{v!r} is not a topic name (projects/PROJECT/topics/TOPIC)")
+        return v
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> InvalidationConfig:
+        if self.pubsub_topic is None and self.webhook is None:
+            raise ValueError("give `pubsub_topic`, `webhook`, or both")
+        return self
+
+
+class ActionsConfig(Strict):
+    """What featmon does besides telling people (docs/actions.md)."""
+
+    invalidation: InvalidationConfig | None = None
 
 
 def _checks_model() -> type[BaseModel]:
@@ -311,11 +379,16 @@ class Config(Strict):
     state: StateConfig = StateConfig()
     history: HistoryConfig | None = None
     grading: GradingTable | None = None
+    actions: ActionsConfig = ActionsConfig()
+    remediation: RemediationConfig = RemediationConfig()
     # `featmon run`: a cron string in `timezone` or {every: 5m}; checks may override.
     schedule: str | dict[str, str] = Field(default_factory=lambda: {"every": "5m"})
 
     # Set by load_config: where relative paths are resolved from.
     base_dir: Path = Field(default=Path("."), exclude=True)
+    # Set by load_config: the file as given, when it is not the default ./config.yaml (the
+    # commands an alert message prints repeat it as `--config`, so they work as printed).
+    source: str | None = Field(default=None, exclude=True)
 
     @field_validator("timezone")
     @classmethod
@@ -376,6 +449,10 @@ class Config(Strict):
                     f"checks.{name}: needs feature_store.feature_names_column and "
                     "feature_values_column"
                 )
+        if self.actions.invalidation is not None and self.history is None:
+            problems.append(
+                "actions.invalidation: needs `history` (the store versions it announces)"
+            )
         if problems:
             # Each line already names its field; parse_config splits them back out.
             raise ValueError("\n".join(problems))

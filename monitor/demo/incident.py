@@ -518,6 +518,7 @@ def _load(target: Any, data: DemoData, moment: dt.datetime | None) -> None:
 
 def _replay(config: Config, moment: dt.datetime, check: bool) -> None:
     """One featmon run at `moment`: history always, checks and alert state if `check`."""
+    from checks.times import for_people
     from monitor.pipeline.cycle import record_history, run_cycle
     from monitor.pipeline.notify import notify
     from monitor.pipeline.window import resolve_window
@@ -530,4 +531,5 @@ def _replay(config: Config, moment: dt.datetime, check: bool) -> None:
         notify(config, report, moment, report.scope(configured_window=True, scheduled=True))
         problems = report.problems
     if problems:  # a demo that silently lost its history would tell the wrong story
-        raise RuntimeError(f"demo replay at {moment:%Y-%m-%d %H:%M}Z: {'; '.join(problems)}")
+        at = for_people(moment, config.zone())
+        raise RuntimeError(f"demo replay at {at}: {'; '.join(problems)}")

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from alerts.codec import notification_from_json, notification_to_json
-from alerts.dispatch import LoggedNotification
+from alerts.dispatch import LoggedNotification, group_of
 from alerts.lifecycle import AlertState, Notification
 from alerts.silences import Silence
 from checks.query.sql import Params, ParamType, Query, table_ref
@@ -65,6 +65,7 @@ _STATE_COLUMNS: dict[str, ParamType] = {
     "last_notified_at": "TIMESTAMP",
     "notified_affected": "INT64",
     "muted_by": "STRING",
+    "group_id": "STRING",
 }
 _NOTIFICATION_COLUMNS: dict[str, ParamType] = {
     "id": "STRING",
@@ -80,6 +81,7 @@ _NOTIFICATION_COLUMNS: dict[str, ParamType] = {
     "payload": "STRING",
     "claimed_by": "STRING",  # the run that marked it `sending`
     "claimed_until": "TIMESTAMP",  # real time: after this a `sending` row is a crash
+    "group_id": "STRING",  # the alert's group: its notifications are delivered together
 }
 _LEASE_COLUMNS: dict[str, ParamType] = {
     "name": "STRING",
@@ -120,7 +122,8 @@ class StateStore:
 
     def ensure(self) -> None:
         """The tables, created or completed as needed. (A notification log created before
-        sinks had one contract lacks `ref`: it is added.)"""
+        sinks had one contract lacks `ref`, one from before grouping `group_id`: they are
+        added.)"""
         ensure_tables(
             self.wh,
             self.dataset,
@@ -235,6 +238,7 @@ class StateStore:
                 "payload": notification_to_json(note),
                 "claimed_by": None,
                 "claimed_until": None,
+                "group_id": group_of(note),
             }
             for note in notes
             for sink in sinks
@@ -320,17 +324,31 @@ class StateStore:
     def mark_pending(self, row_id: str, error: str, now: dt.datetime) -> None:
         self._update(row_id, now, {"status": ("pending", "STRING"), "error": (error, "STRING")})
 
-    def ref_of(self, fingerprint: str, sink: str) -> str | None:
-        """Where the alert's current message is: the latest sent firing notification."""
+    def group_ref(self, group: str, sink: str) -> str | None:
+        """Where the sink delivered the group's message: the ref of its latest sent
+        notification that has one."""
         params = Params()
         rows = self._run(
-            f"SELECT ref FROM {self.notifications} "
-            f"WHERE fingerprint = {params.string('fingerprint', fingerprint)} "
-            f"AND sink = {params.string('sink', sink)} AND kind = 'firing' AND status = 'sent' "
-            "ORDER BY updated_at DESC LIMIT 1",
+            f"SELECT ref FROM {self.notifications} WHERE {_in_group(params, group)} "
+            f"AND sink = {params.string('sink', sink)} AND status = 'sent' AND ref IS NOT NULL "
+            "ORDER BY updated_at DESC, id LIMIT 1",
             params,
         )
         return str(rows[0]["ref"]) if rows and rows[0]["ref"] else None
+
+    def group_members(self, group: str, sink: str) -> list[Notification]:
+        """What the sink was last told of each alert of the group (its latest sent
+        notification)."""
+        params = Params()
+        rows = self._run(
+            f"SELECT fingerprint, payload, created_at, id FROM {self.notifications} "
+            f"WHERE {_in_group(params, group)} "
+            f"AND sink = {params.string('sink', sink)} AND status = 'sent' "
+            "QUALIFY ROW_NUMBER() OVER (PARTITION BY fingerprint ORDER BY created_at DESC, "
+            "updated_at DESC, id) = 1 ORDER BY created_at, id",
+            params,
+        )
+        return [notification_from_json(r["payload"]) for r in rows]
 
     def last_notifications(self) -> dict[str, dict[str, Any]]:
         rows = self._run(
@@ -392,12 +410,19 @@ class StateStore:
         return [Silence(r["match"], r["until"], r["reason"] or "") for r in self.silences(now)]
 
 
+def _in_group(params: Params, group: str) -> str:
+    """The group's rows; a row logged before grouping (no group_id) is its alert's own
+    group, named by its fingerprint (alerts/dispatch.py: group_of)."""
+    p = params.string("group_id", group)
+    return f"(group_id = {p} OR (group_id IS NULL AND fingerprint = {p}))"
+
+
 def _state(row: dict[str, Any]) -> AlertState:
     values = {c: row[c] for c in _STATE_COLUMNS}
     values["labels"] = json.loads(row["labels"])
     for key in ("affected", "total", "notified_affected"):
         values[key] = int(values[key] or 0)
-    for key in ("summary", "resolved_reason", "muted_by"):
+    for key in ("summary", "resolved_reason", "muted_by", "group_id"):
         values[key] = values[key] or ""
     return AlertState(**values)
 

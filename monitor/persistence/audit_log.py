@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from checks.times import iso_utc
 from monitor.persistence.history import ExternalWrite
 
 _DECORATOR = re.compile(r"\$(\d{8})$")
@@ -39,7 +40,7 @@ def audit_filter(resource: str, since: dt.datetime) -> str:
         f'AND {job}.after="DONE"\n'
         f'AND ({config}.queryConfig.destinationTable:"{resource}"\n'
         f'  OR {config}.loadConfig.destinationTable:"{resource}")\n'
-        f'AND timestamp>="{since.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"'
+        f'AND timestamp>="{iso_utc(since)}"'
     )
 
 

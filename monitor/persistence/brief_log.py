@@ -53,5 +53,8 @@ class BriefLog:
     def mark_pending(self, row_id: str, error: str, now: dt.datetime) -> None:
         self._with(lambda s: s.mark_pending(row_id, error, now))
 
-    def ref_of(self, fingerprint: str, sink: str) -> str | None:
-        return self._with(lambda s: s.ref_of(fingerprint, sink))
+    def group_ref(self, group: str, sink: str) -> str | None:
+        return self._with(lambda s: s.group_ref(group, sink))
+
+    def group_members(self, group: str, sink: str) -> Sequence[Notification]:
+        return self._with(lambda s: s.group_members(group, sink))

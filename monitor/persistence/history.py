@@ -31,7 +31,7 @@ from checks.query.join import Tables, store_feature_sql
 from checks.query.sql import Params, ParamType, Query, ident, table_ref
 from monitor.config import HistoryConfig
 from monitor.persistence.tables import ensure_tables, insert_sql
-from monitor.warehouse.base import Warehouse
+from monitor.warehouse.base import QueryError, Warehouse
 
 OBSERVED, LOG_TABLE, AUDIT_LOG = "featmon", "log_table", "audit_log"
 
@@ -125,6 +125,66 @@ def unseen_before(versions: list[Version], moment: dt.datetime) -> Version | Non
     return max(unseen, key=lambda v: v.written_at) if unseen else None
 
 
+def current_sql(
+    tables: Tables, config: HistoryConfig, params: Params, date_from: dt.date, date_to: dt.date
+) -> str:
+    """The store's current rows of the dates as fingerprints (the fingerprint columns but
+    `recorded_at`): what a recording inserts, and what attribution compares with when
+    featmon recorded nothing (the store's current version is all that is known)."""
+    store = tables.store
+    p_from, p_to = params.date("date_from", date_from), params.date("date_to", date_to)
+    # Keys named like the join's, which is what `entity_sql` reads.
+    join_cols = tables.join_columns()
+    keys = [(join_cols.key(i), ident(k)) for i, k in enumerate(store.keys)]
+    features = list(tables.predictions.features) if store.feature_names_column else []
+    named = ", ".join(
+        f"{store_feature_sql(store, params, name)} AS {ident(name)}" for name in features
+    )
+    version = config.version_column
+    cols = [
+        *keys,
+        ("game_date", ident(store.date_column)),
+        ("written_at", f"({store.written_at})"),
+        (
+            "quality",
+            f"CAST({ident(store.quality)} AS FLOAT64)"
+            if store.quality
+            else "CAST(NULL AS FLOAT64)",
+        ),
+        (
+            "feature_version",
+            f"CAST({ident(version)} AS STRING)" if version else "CAST(NULL AS STRING)",
+        ),
+        (
+            "vector_hash",
+            f"TO_HEX(MD5(TO_JSON_STRING({ident(store.feature_values_column)})))"
+            if store.feature_values_column
+            else "CAST(NULL AS STRING)",
+        ),
+        (
+            "named_values",
+            f"TO_JSON_STRING(STRUCT({named}))" if named else "CAST(NULL AS STRING)",
+        ),
+    ]
+    select = ",\n    ".join(f"{sql} AS {alias}" for alias, sql in cols)
+    partition = ", ".join(ident(k) for k in store.keys)
+    return (
+        f"SELECT s.game_date, {entity_sql(tables, 's.')} AS entity, s.written_at, "
+        "s.quality, s.feature_version, s.vector_hash, s.named_values\n"
+        f"FROM (\n  SELECT\n    {select}\n  FROM {table_ref(store.table)}\n"
+        f"  WHERE {ident(store.date_column)} BETWEEN {p_from} AND {p_to}\n"
+        f"  QUALIFY ROW_NUMBER() OVER (PARTITION BY {partition} "
+        f"ORDER BY ({store.written_at}) DESC) = 1\n) AS s\n"
+        "WHERE s.written_at IS NOT NULL"
+    )
+
+
+def retained_from(config: HistoryConfig, now: dt.datetime) -> dt.date:
+    """The first game date `retention_days` keeps: older ones are deleted each recording,
+    so they are never recorded (recording them would only delete them again)."""
+    return (now - dt.timedelta(days=config.retention_days)).date()
+
+
 @dataclass(frozen=True)
 class ExternalWrite:
     """A write seen in someone else's records: a time, maybe a date, no values."""
@@ -163,12 +223,18 @@ class History:
             {"store_fingerprints": _FINGERPRINT_COLUMNS, "store_versions": _VERSION_COLUMNS},
         )
 
+    def retained_from(self, now: dt.datetime) -> dt.date:
+        return retained_from(self.config, now)
+
     def record(self, date_from: dt.date, date_to: dt.date, now: dt.datetime) -> None:
-        """Fingerprints of new writes, the versions they make, log-table writes, retention."""
-        self._snapshot(date_from, date_to, now)
-        self._observed_versions(date_from, date_to, now)
-        if self.config.log_table is not None:
-            self._log_table_versions(date_from, date_to, now)
+        """Fingerprints of new writes, the versions they make, log-table writes, retention.
+        Dates older than the retention are left out (`retained_from`)."""
+        date_from = max(date_from, self.retained_from(now))
+        if date_from <= date_to:
+            self._snapshot(date_from, date_to, now)
+            self._observed_versions(date_from, date_to, now)
+            if self.config.log_table is not None:
+                self._log_table_versions(date_from, date_to, now)
         self._expire(now)
 
     def recorded_at(self, now: dt.datetime) -> Recorded:
@@ -185,58 +251,19 @@ class History:
         )
         return Recorded(*(int(row[k] or 0) for k in ("fingerprints", "observed", "external")))
 
+    def current_sql(self, params: Params, date_from: dt.date, date_to: dt.date) -> str:
+        return current_sql(self.tables, self.config, params, date_from, date_to)
+
     def _snapshot(self, date_from: dt.date, date_to: dt.date, now: dt.datetime) -> None:
-        store = self.tables.store
         params = Params()
-        p_from, p_to = params.date("date_from", date_from), params.date("date_to", date_to)
-        # Keys named like the join's, which is what `entity_sql` reads.
-        join_cols = self.tables.join_columns()
-        keys = [(join_cols.key(i), ident(k)) for i, k in enumerate(store.keys)]
-        features = list(self.tables.predictions.features) if store.feature_names_column else []
-        named = ", ".join(
-            f"{store_feature_sql(store, params, name)} AS {ident(name)}" for name in features
-        )
-        version = self.config.version_column
-        cols = [
-            *keys,
-            ("game_date", ident(store.date_column)),
-            ("written_at", f"({store.written_at})"),
-            (
-                "quality",
-                f"CAST({ident(store.quality)} AS FLOAT64)"
-                if store.quality
-                else "CAST(NULL AS FLOAT64)",
-            ),
-            (
-                "feature_version",
-                f"CAST({ident(version)} AS STRING)" if version else "CAST(NULL AS STRING)",
-            ),
-            (
-                "vector_hash",
-                f"TO_HEX(MD5(TO_JSON_STRING({ident(store.feature_values_column)})))"
-                if store.feature_values_column
-                else "CAST(NULL AS STRING)",
-            ),
-            (
-                "named_values",
-                f"TO_JSON_STRING(STRUCT({named}))" if named else "CAST(NULL AS STRING)",
-            ),
-        ]
-        select = ",\n    ".join(f"{sql} AS {alias}" for alias, sql in cols)
-        partition = ", ".join(ident(k) for k in store.keys)
+        current = self.current_sql(params, date_from, date_to)
         names = ", ".join(_FINGERPRINT_COLUMNS)
         self._run(
             f"INSERT INTO {self.fingerprints} ({names})\n"
-            f"SELECT s.game_date, {entity_sql(self.tables, 's.')}, s.written_at, s.quality, "
-            f"s.feature_version, s.vector_hash, s.named_values, "
-            f"{params.add('now', now, 'TIMESTAMP')}\n"
-            f"FROM (\n  SELECT\n    {select}\n  FROM {table_ref(store.table)}\n"
-            f"  WHERE {ident(store.date_column)} BETWEEN {p_from} AND {p_to}\n"
-            f"  QUALIFY ROW_NUMBER() OVER (PARTITION BY {partition} "
-            f"ORDER BY ({store.written_at}) DESC) = 1\n) AS s\n"
-            "WHERE s.written_at IS NOT NULL AND NOT EXISTS (\n"
-            f"  SELECT 1 FROM {self.fingerprints} AS f WHERE f.game_date = s.game_date\n"
-            f"  AND f.entity = {entity_sql(self.tables, 's.')} AND f.written_at = s.written_at)",
+            f"SELECT c.*, {params.add('now', now, 'TIMESTAMP')}\n"
+            f"FROM ({current}) AS c\n"
+            f"WHERE NOT EXISTS (\n  SELECT 1 FROM {self.fingerprints} AS f WHERE f.game_date = "
+            "c.game_date\n  AND f.entity = c.entity AND f.written_at = c.written_at)",
             params,
         )
 
@@ -322,12 +349,92 @@ class History:
 
     def _expire(self, now: dt.datetime) -> None:
         params = Params()
-        cutoff = params.date("cutoff", (now - dt.timedelta(days=self.config.retention_days)).date())
+        cutoff = params.date("cutoff", self.retained_from(now))
         self._run(f"DELETE FROM {self.fingerprints} WHERE game_date < {cutoff}", params)
         self._run(
             f"DELETE FROM {self.versions} WHERE COALESCE(game_date, DATE(written_at)) < {cutoff}",
             params,
         )
+
+    def recorded_for(self, game_date: dt.date) -> bool:
+        """Whether featmon recorded versions of this date (its tables exist and hold one it
+        saw). Read without creating anything: an investigation after the fact, on a warehouse
+        featmon never ran on, must leave it as it found it."""
+        existing = self.wh.columns_of(self.dataset)
+        if existing is not None and not {"store_fingerprints", "store_versions"} <= set(existing):
+            return False
+        params = Params()
+        try:
+            [row] = self._run(
+                f"SELECT COUNT(*) AS n FROM {self.versions} WHERE game_date = "
+                f"{params.date('game_date', game_date)} AND source = "
+                f"{params.string('observed', OBSERVED)}",
+                params,
+            )
+        except QueryError:  # the catalog could not be read and the table is not there
+            return False
+        return int(row["n"] or 0) > 0
+
+    def current_versions(
+        self, game_date: dt.date, around: tuple[dt.datetime, dt.datetime]
+    ) -> tuple[list[dict[str, Any]], list[str]]:
+        """What is known of a date featmon did not record, as `versions_of` rows: the store's
+        current rows (one version per write time, values known: the store holds them now),
+        the run log's writes and the audit logs' (times only). Reads only. Also returns
+        problems (an audit-log read that failed), never raised."""
+        params = Params()
+        current = self.current_sql(params, game_date, game_date)
+        p_sep = params.string("separator", ", ")
+        rows = [
+            {**r, "source": OBSERVED, "detail": None}
+            for r in self._run(
+                f"SELECT c.game_date, c.written_at, COUNT(*) AS row_count, "
+                "MIN(c.quality) AS quality_min, AVG(c.quality) AS quality_avg, "
+                "MAX(c.quality) AS quality_max, STRING_AGG(DISTINCT c.feature_version, "
+                f"{p_sep} ORDER BY c.feature_version) AS feature_versions\n"
+                f"FROM ({current}) AS c GROUP BY c.game_date, c.written_at",
+                params,
+            )
+        ]
+        log = self.config.log_table
+        if log is not None:
+            params = Params()
+            date, time = ident(log.date_column), ident(log.time_column)
+            where = f"{date} = {params.date('game_date', game_date)} AND {time} IS NOT NULL"
+            if log.where:
+                where += f" AND ({log.where})"
+            rows += [
+                {**r, "source": LOG_TABLE, "detail": log.table}
+                for r in self._run(
+                    f"SELECT DISTINCT {date} AS game_date, {time} AS written_at "
+                    f"FROM {table_ref(log.table)} WHERE {where}",
+                    params,
+                )
+            ]
+        problems: list[str] = []
+        audit = self.config.audit_log
+        if audit is not None:
+            try:
+                from monitor.persistence.audit_log import fetch_writes
+
+                writes = fetch_writes(
+                    audit.project, self.tables.store.table, around[0], audit.endpoint
+                )
+            except Exception as e:  # Cloud Logging down or forbidden: the rest stands
+                problems.append(f"audit-log writes not read: {type(e).__name__}: {e}")
+                writes = []
+            rows += [
+                {"game_date": w.game_date, "written_at": w.written_at, "source": AUDIT_LOG,
+                 "detail": w.detail}
+                for w in writes
+                if w.game_date == game_date
+                or (w.game_date is None and around[0] <= w.written_at <= around[1])
+            ]  # fmt: skip
+        for r in rows:
+            for key in ("row_count", "quality_min", "quality_avg", "quality_max"):
+                r.setdefault(key, None)
+            r.setdefault("feature_versions", None)
+        return sorted(rows, key=lambda r: (r["written_at"], r["source"])), problems
 
     def versions_of(
         self, game_date: dt.date, around: tuple[dt.datetime, dt.datetime]

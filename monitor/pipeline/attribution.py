@@ -16,10 +16,23 @@ from checks.base import Check, CheckResult
 from checks.durations import parse_duration
 from checks.feature_mismatch import FeatureMismatchSettings
 from checks.quality_mismatch import QualityMismatchSettings
-from checks.query.attribution import ATTRIBUTED, Mode, Tolerances, attribution_query
-from checks.query.sql import Query
+from checks.query.attribution import (
+    ATTRIBUTED,
+    Fingerprints,
+    Mode,
+    Tolerances,
+    attribution_query,
+)
+from checks.query.sql import Params, Query
 from monitor.config import Config
-from monitor.persistence.history import History, Version, around, merge_versions, unseen_before
+from monitor.persistence.history import (
+    History,
+    Version,
+    around,
+    current_sql,
+    merge_versions,
+    unseen_before,
+)
 from monitor.pipeline.plan import tables_of
 from monitor.pipeline.window import DateWindow
 from monitor.reports.attribution import Batch, describe
@@ -27,9 +40,12 @@ from monitor.warehouse.base import Warehouse, WarehouseError
 
 __all__ = [
     "ATTRIBUTED",
+    "UNRECORDED",
     "Attributed",
+    "DayHistory",
     "attribute",
     "attribution_batches",
+    "day_history",
     "explain_prediction",
 ]
 
@@ -47,12 +63,21 @@ def attribution_query_for(
     window: DateWindow,
     mode: Mode,
     prediction_id: str | None = None,
+    recorded: bool = True,
 ) -> Query:
-    """The attribution query with the config's tables, tolerances and batch gap."""
+    """The attribution query with the config's tables, tolerances and batch gap; against
+    the store's current rows instead of featmon's records when not `recorded`."""
     assert config.history is not None
+    fingerprints: Fingerprints = f"{config.state.dataset}.store_fingerprints"
+    if not recorded:
+        history = config.history
+
+        def fingerprints(params: Params) -> str:
+            return current_sql(tables_of(config), history, params, window.start, window.end)
+
     return attribution_query(
         tables_of(config),
-        f"{config.state.dataset}.store_fingerprints",
+        fingerprints,
         checks,
         window.start,
         window.end,
@@ -70,17 +95,50 @@ def attribution_batches(
     date_from: dt.date,
     date_to: dt.date,
     mode: Mode,
+    recorded: bool = True,
 ) -> list[Batch]:
-    query = attribution_query_for(config, checks, DateWindow(date_from, date_to), mode)
+    window = DateWindow(date_from, date_to)
+    query = attribution_query_for(config, checks, window, mode, recorded=recorded)
     return [Batch.from_row(r) for r in wh.rows(query)]
 
 
 def explain_prediction(
-    config: Config, wh: Warehouse, game_date: dt.date, prediction_id: str
+    config: Config, wh: Warehouse, game_date: dt.date, prediction_id: str, recorded: bool = True
 ) -> list[dict[str, Any]]:
     """Every recorded version of the prediction's entity: matches, and the one attributed."""
     window = DateWindow(game_date, game_date)
-    return list(wh.rows(attribution_query_for(config, [], window, "prediction", prediction_id)))
+    query = attribution_query_for(config, [], window, "prediction", prediction_id, recorded)
+    return list(wh.rows(query))
+
+
+UNRECORDED = (
+    "featmon was not recording store versions for this date: the values of earlier "
+    "versions are unknown"
+)
+
+
+@dataclass
+class DayHistory:
+    """What is known of a game date's store versions. `recorded`: featmon recorded them;
+    otherwise (a warehouse featmon never ran on, a date before it started) the store's
+    current rows are the one version with known values, and the run log and audit logs
+    give the times of earlier writes; attribution then compares with the current rows."""
+
+    recorded: bool
+    versions: list[Version]
+    problems: list[str] = field(default_factory=list)
+
+
+def day_history(config: Config, wh: Warehouse, day: dt.date) -> DayHistory:
+    """The date's versions, from featmon's records when it kept them, else from what exists
+    (reads only: nothing is created)."""
+    assert config.history is not None
+    history = History(wh, config.state.dataset, tables_of(config), config.history)
+    window = around(day, config.zone())
+    if history.recorded_for(day):
+        return DayHistory(True, merge_versions(history.versions_of(day, window)))
+    rows, problems = history.current_versions(day, window)
+    return DayHistory(False, merge_versions(rows), problems)
 
 
 @dataclass

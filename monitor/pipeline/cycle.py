@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from alerts.lifecycle import RunScope
@@ -133,40 +133,70 @@ def run_cycle(
     except WarehouseError as e:
         return RunReport(
             window=window,
-            results=[error_result(c, str(e)) for c in checks],
+            results=with_config_keys(config, [error_result(c, str(e)) for c in checks]),
             checks=[c.name for c in checks],
             problems=problems,
         )
     with wh:
         report = run_checks(config, wh, window, checks, now)
     report.problems[:0] = problems
+    report.results = with_config_keys(config, report.results)
     return report
 
 
+def with_config_keys(config: Config, results: list[CheckResult]) -> list[CheckResult]:
+    """Each "cannot run" result with `details.config_keys`: the keys its error is about
+    (monitor/config/keys.py), which its alert names with `featmon validate`."""
+    from monitor.config.keys import config_keys
+
+    return [
+        replace(r, details={**r.details, "config_keys": config_keys(config, r.check, r.message)})
+        if r.status == "error"
+        else r
+        for r in results
+    ]
+
+
 def record_history(config: Config, window: DateWindow, now: dt.datetime) -> list[str]:
-    """New store versions for the window (monitor/persistence/history.py); problems, never raised: a
-    failed recording must not stop the checks (which report an unreachable warehouse)."""
+    """New store versions for the window (monitor/persistence/history.py), then, with
+    `actions.invalidation`, their announcement (monitor/invalidation/announce.py); problems,
+    never raised: a failed recording must not stop the checks (which report an unreachable
+    warehouse)."""
     assert config.history is not None
     audit = config.history.audit_log
+    problems: list[str] = []
     try:
         with open_for_writing(config) as wh:
             history = History(wh, config.state.dataset, tables_of(config), config.history)
             history.ensure()
             history.record(window.start, window.end, now)
-            if audit is None:
-                return []
-            try:
-                from monitor.persistence.audit_log import fetch_writes
+            if audit is not None:
+                try:
+                    from monitor.persistence.audit_log import fetch_writes
 
-                since = now - parse_duration(audit.lookback)
-                store = tables_of(config).store.table
-                writes = fetch_writes(audit.project, store, since, audit.endpoint)
-            except Exception as e:  # Cloud Logging down or forbidden: the rest stands
-                return [f"audit-log writes not read: {type(e).__name__}: {e}"]
-            history.record_external(writes, now)
+                    since = now - parse_duration(audit.lookback)
+                    store = tables_of(config).store.table
+                    writes = fetch_writes(audit.project, store, since, audit.endpoint)
+                except Exception as e:  # Cloud Logging down or forbidden: the rest stands
+                    problems.append(f"audit-log writes not read: {type(e).__name__}: {e}")
+                else:
+                    history.record_external(writes, now)
+            if config.actions.invalidation is not None:
+                problems += _announce(config, wh, now)
     except Exception as e:  # reported on stderr and in the run log
-        return [f"store history not recorded: {type(e).__name__}: {e}"]
-    return []
+        return [*problems, f"store history not recorded: {type(e).__name__}: {e}"]
+    return problems
+
+
+def _announce(config: Config, wh: Warehouse, now: dt.datetime) -> list[str]:
+    """The invalidation signal for what was just recorded; its problems, never raised."""
+    from monitor.invalidation.announce import announce
+
+    try:
+        announced = announce(config, wh, now)
+    except Exception as e:
+        return [f"store versions not announced: {type(e).__name__}: {e}"]
+    return [f"store version not announced (kept pending): {p}" for p in announced.problems]
 
 
 def run_checks(

@@ -30,6 +30,7 @@ from alerts.lifecycle import AlertState, Notification, RunScope, Transition, eva
 from alerts.silences import Inhibit, Silence
 from alerts.sinks.base import Attachment, Sink
 from checks.durations import parse_duration
+from checks.times import localized
 from monitor.clock import now_utc, real_now
 from monitor.config import Config
 from monitor.persistence.alert_state import StateStore
@@ -56,25 +57,26 @@ LEASE_POLL_S = 0.2
 
 
 @contextlib.contextmanager
-def lease(store: StateStore, max_wait_s: float) -> Iterator[bool]:
+def lease(store: StateStore, max_wait_s: float, name: str = LEASE) -> Iterator[bool]:
     """One run at a time decides and records notifications (a Scheduler retry or a manual
-    run overlapping the scheduled one). Yields True once held, the expiry taken from the
-    real clock at every try; False when another run kept it for `max_wait_s` (this run then
-    leaves notifying to that run). Database errors propagate as themselves."""
+    run overlapping the scheduled one), or announces store versions (`name`: another lease
+    on the same table, the invalidation signal's). Yields True once held, the expiry taken
+    from the real clock at every try; False when another run kept it for `max_wait_s` (this
+    run then leaves that work to that run). Database errors propagate as themselves."""
     deadline = time.monotonic() + max_wait_s
     logged = False
-    while not store.acquire(LEASE, store.holder, real_now(), LEASE_TTL):
+    while not store.acquire(name, store.holder, real_now(), LEASE_TTL):
         if time.monotonic() > deadline:
             yield False
             return
         if not logged:
-            log.info("another featmon run is notifying; waiting for its lease")
+            log.info("another featmon run holds the %s lease; waiting for it", name)
             logged = True
         time.sleep(LEASE_POLL_S)
     try:
         yield True
     finally:
-        store.release(LEASE, store.holder)
+        store.release(name, store.holder)
 
 
 def open_state(
@@ -285,7 +287,10 @@ def _evaluate(
     stored_silences: list[Silence],
 ) -> Transition:
     """The lifecycle with the config's rules: one place for notify and --dry-run."""
-    silences = [Silence(s.match, s.until, s.reason) for s in config.alerts.silences]
+    zone = config.zone()  # a configured `until` without an offset is wall-clock time there
+    silences = [
+        Silence(s.match, localized(s.until, zone), s.reason) for s in config.alerts.silences
+    ]
     return evaluate(
         previous,
         report.results,
@@ -294,4 +299,5 @@ def _evaluate(
         repeat_interval=parse_duration(config.alerts.repeat_interval),
         silences=silences + stored_silences,
         inhibits=[Inhibit(r.source, r.target) for r in config.alerts.inhibit],
+        group_by=config.alerts.group_by,
     )

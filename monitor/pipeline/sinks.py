@@ -11,9 +11,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from alerts.sinks.base import Delivery, Envelope, Sink
+from alerts.steps import StepContext
 from checks.durations import parse_duration
 from monitor.config import Config, SecretUnset, resolve_secret, unset_variables
 from monitor.config.models import SlackConfig, WebhookConfig, require_http_url
+
+
+def step_context(config: Config) -> StepContext:
+    """What an alert message's next steps take from the config: the file to repeat as
+    `--config`, the coordinator to regenerate with, the zone that says which dates are
+    played (the sink dates it per message)."""
+    return StepContext(
+        config_path=config.source,
+        coordinator_url=config.remediation.coordinator_url,
+        timezone=config.timezone,
+    )
 
 
 def has_sinks(config: Config) -> bool:
@@ -89,7 +101,21 @@ def _secret_fields(config: Config) -> list[tuple[str, str]]:
         out += [
             (f"alerts.webhook.headers.{k}", v.get_secret_value()) for k, v in hook.headers.items()
         ]
+    invalidation = config.actions.invalidation
+    if invalidation is not None and invalidation.webhook is not None:
+        prefix = "actions.invalidation.webhook"
+        out.append((f"{prefix}.url", invalidation.webhook.url.get_secret_value()))
+        out += [
+            (f"{prefix}.headers.{k}", v.get_secret_value())
+            for k, v in invalidation.webhook.headers.items()
+        ]
     return out
+
+
+def secrets_under(config: Config, prefix: str, env: Mapping[str, str]) -> dict[str, str]:
+    """The configured secret fields under `prefix` (a config path), resolved from `env` at
+    sending time; `SecretUnset` names the first whose variable is unset."""
+    return _resolved(config, env, prefix)
 
 
 def _resolved(config: Config, env: Mapping[str, str], prefix: str) -> dict[str, str]:
@@ -115,6 +141,8 @@ def _slack(config: Config, slack: SlackConfig, env: Mapping[str, str]) -> Sink:
         max_retries=slack.max_retries,
         timeout_s=parse_duration(slack.timeout).total_seconds(),
         attach_timeline=slack.attach_timeline,
+        zone=config.zone(),
+        steps=step_context(config),
     )
     return SlackSink(settings)
 

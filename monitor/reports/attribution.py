@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from alerts.content import iso_utc
+from checks.times import iso_utc, later_for_people, span_for_people
 from monitor.persistence.history import Version
 
 
@@ -64,38 +64,37 @@ class Batch:
         }
 
 
-def clock(value: dt.datetime, zone: ZoneInfo, seconds: bool = True) -> str:
-    return value.astimezone(zone).strftime("%H:%M:%S" if seconds else "%H:%M")
-
-
 def _minutes(delta: dt.timedelta) -> str:
     minutes = round(delta.total_seconds() / 60)
     return f"{minutes} min" if abs(minutes) < 120 else f"{minutes / 60:.1f} h"
 
 
 def describe(b: Batch, zone: ZoneInfo, unseen: Version | None = None) -> str:
-    """One sentence: "102 predictions made 23:12:42 used the version written 18:05 (quality
-    65.46), which the rewrite at 22:30:07 (quality 87.59) had replaced 42 min earlier".
-    `unseen`: the latest write before them that featmon did not record (values unknown)."""
-    made = clock(b.made_at_min, zone)
-    if b.made_at_max - b.made_at_min >= dt.timedelta(seconds=1):
-        made += f"-{clock(b.made_at_max, zone)}"
+    """One sentence: "102 predictions made 2026-02-02 23:12:42 EST used the version written
+    18:05 EST (quality 65.46), which the rewrite at 22:30:07 EST (quality 87.59) had replaced
+    42 min earlier", every time in `zone` (the config's). `unseen`: the latest write before
+    them that featmon did not record (values unknown)."""
+
+    def clock(value: dt.datetime, seconds: bool = True) -> str:
+        return later_for_people(value, b.made_at_min, zone, seconds=seconds)
+
+    made = span_for_people(b.made_at_min, b.made_at_max, zone)
     head = f"{b.count} prediction{'s' if b.count != 1 else ''} made {made}"
     if b.version_written_at is None:
         line = f"{head}: no recorded store version matches what they logged"
         if unseen is not None:
             line += (
-                f"; the store was written at {clock(unseen.written_at, zone)} before them "
+                f"; the store was written at {clock(unseen.written_at)} before them "
                 f"({'; '.join(unseen.sources)}), values unknown: featmon was not recording yet"
             )
         return line
     line = (
-        f"{head} used the version written {clock(b.version_written_at, zone, False)} "
+        f"{head} used the version written {clock(b.version_written_at, False)} "
         f"(quality {b.version_quality})"
     )
     if b.superseded_at is None:
         return line + ", still the store's current version"
-    rewrite = f"the rewrite at {clock(b.superseded_at, zone)} (quality {b.superseded_by_quality})"
+    rewrite = f"the rewrite at {clock(b.superseded_at)} (quality {b.superseded_by_quality})"
     if b.superseded_at <= b.made_at_min:
         ago = _minutes(b.made_at_min - b.superseded_at)
         return f"{line}, which {rewrite} had replaced {ago} earlier"

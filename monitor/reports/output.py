@@ -19,11 +19,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from alerts.content import display_name, iso_utc, where
+from alerts.content import display_name, where
 from alerts.model import Alert
 from checks.base import CheckResult
 from checks.query.impact import FIELDS as IMPACT_FIELDS
 from checks.query.impact import HIT_FIELDS, ImpactRow, rate_of
+from checks.times import iso_utc
 from monitor.pipeline.cycle import RunReport
 
 STATUS_STYLE = {"ok": "green", "alert": "bold red", "error": "bold magenta"}

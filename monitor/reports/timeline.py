@@ -6,15 +6,15 @@ version each matched, and alerts fired and resolved."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from alerts.content import display_name
+from checks.times import for_people
 from monitor.config import Config
 from monitor.persistence.alert_state import StateStore
-from monitor.persistence.history import History, Version, around, merge_versions
-from monitor.pipeline.attribution import attribution_batches
-from monitor.pipeline.plan import tables_of
+from monitor.persistence.history import Version
+from monitor.pipeline.attribution import UNRECORDED, attribution_batches, day_history
 from monitor.reports.attribution import Batch, describe
 from monitor.warehouse.base import QueryError, Warehouse
 
@@ -33,20 +33,27 @@ class Timeline:
     versions: list[Version]
     batches: list[Batch]
     alerts: list[AlertEvent]
+    recorded: bool = True  # featmon recorded this date's versions (else: the store now)
+    problems: list[str] = field(default_factory=list)
 
     def version_at(self, written_at: dt.datetime | None) -> Version | None:
         return next((v for v in self.versions if v.written_at == written_at), None)
 
 
 def build_timeline(config: Config, wh: Warehouse, game_date: dt.date) -> Timeline:
-    assert config.history is not None
     zone = config.zone()
-    history = History(wh, config.state.dataset, tables_of(config), config.history)
-    versions = merge_versions(history.versions_of(game_date, around(game_date, zone)))
-    batches = attribution_batches(config, wh, [], game_date, game_date, "all")
+    known = day_history(config, wh, game_date)
+    batches = attribution_batches(
+        config, wh, [], game_date, game_date, "all", recorded=known.recorded
+    )
     alerts: list[AlertEvent] = []
+    existing = wh.columns_of(config.state.dataset)
     try:
-        states = StateStore(wh, config.state.dataset).all_alerts()
+        states = (
+            StateStore(wh, config.state.dataset).all_alerts()
+            if existing is None or "alerts" in existing
+            else []
+        )
     except QueryError:
         states = []  # no alert was ever recorded here
     for state in states:
@@ -59,7 +66,9 @@ def build_timeline(config: Config, wh: Warehouse, game_date: dt.date) -> Timelin
         if state.status == "resolved" and state.resolved_at:
             why = f" ({state.resolved_reason})" if state.resolved_reason else ""
             alerts.append(AlertEvent(state.resolved_at, "alert resolved", name + why))
-    return Timeline(game_date, zone, versions, batches, alerts)
+    return Timeline(
+        game_date, zone, known.versions, batches, alerts, known.recorded, known.problems
+    )
 
 
 def _q(value: float | None) -> str:
@@ -83,13 +92,14 @@ def _batch_text(t: Timeline, b: Batch) -> str:
     plural = "s" if b.count != 1 else ""
     made = f"{b.count} prediction{plural}, logged quality {_q(b.logged_quality)}"
     if v is None:
+        if not t.recorded:
+            return f"{made} -> not the store's current version (an earlier one, values unknown)"
         return f"{made} -> no recorded version matches"
     stale = ""
     if b.superseded_at is not None and b.superseded_at <= b.made_at_min:
-        stale = f", already replaced at {b.superseded_at.astimezone(t.zone):%H:%M:%S}"
-    return (
-        f"{made} -> version {v.label} (written {v.written_at.astimezone(t.zone):%H:%M:%S}){stale}"
-    )
+        stale = f", already replaced at {for_people(b.superseded_at, t.zone, 'clock')}"
+    written = for_people(v.written_at, t.zone, "clock")
+    return f"{made} -> version {v.label} (written {written}){stale}"
 
 
 def events(t: Timeline) -> list[tuple[dt.datetime, str, str]]:
@@ -102,10 +112,16 @@ def events(t: Timeline) -> list[tuple[dt.datetime, str, str]]:
 
 def as_text(t: Timeline) -> str:
     lines = [f"featmon timeline: game date {t.game_date} (times {t.zone.key})"]
+    if not t.recorded:
+        lines.append(
+            f"  {UNRECORDED}; shown: the store's current rows, and writes from the "
+            "pipeline's records"
+        )
+    lines += [f"  ({p})" for p in t.problems]
     if not t.versions and not t.batches:
-        lines.append("  nothing recorded for this date (is `history` on, and has featmon run?)")
+        lines.append("  no store rows, no recorded writes and no predictions for this date")
     for at, kind, text in events(t):
-        lines.append(f"  {at.astimezone(t.zone):%Y-%m-%d %H:%M:%S %Z}  {kind:<14} {text}")
+        lines.append(f"  {for_people(at, t.zone, 'seconds')}  {kind:<14} {text}")
     stale = [
         b
         for b in t.batches
@@ -123,9 +139,14 @@ def as_text(t: Timeline) -> str:
         lines.append("  no prediction used a version that had already been replaced")
     if unmatched:
         n = sum(b.count for b in unmatched)
-        lines.append(f"  {n} of {total} predictions match no recorded version")
+        what = (
+            "match no recorded version"
+            if t.recorded
+            else "do not match the store's current rows (the only version whose values are known)"
+        )
+        lines.append(f"  {n} of {total} predictions {what}")
         unknown = [v for v in t.versions if not v.known]
         if unknown:
-            times = ", ".join(f"{v.written_at.astimezone(t.zone):%H:%M:%S}" for v in unknown)
+            times = ", ".join(for_people(v.written_at, t.zone, "seconds") for v in unknown)
             lines.append(f"  writes featmon did not see (values unknown): {times}")
     return "\n".join(lines)

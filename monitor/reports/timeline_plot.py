@@ -9,6 +9,7 @@ import datetime as dt
 import html
 import io
 
+from checks.times import for_people
 from monitor.reports.timeline import Timeline, as_text
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
@@ -21,6 +22,7 @@ def _figure(t: Timeline) -> object:
     matplotlib.use("Agg")
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     def x(moment: dt.datetime) -> float:
         return float(mdates.date2num(moment))  # type: ignore[no-untyped-call]
@@ -42,7 +44,7 @@ def _figure(t: Timeline) -> object:
         if i + 1 < len(known):
             ax.plot([x(end), x(end)], [y, known[i + 1].quality_avg or 0.0], color="#bbbbbb", lw=1)
         ax.annotate(
-            f"{v.label}: written {v.written_at.astimezone(t.zone):%H:%M}, q {y:.2f}",
+            f"{v.label}: written {for_people(v.written_at, t.zone, 'clock_minutes')}, q {y:.2f}",
             (x(v.written_at), y),
             textcoords="offset points",
             xytext=(4, 6),
@@ -53,7 +55,7 @@ def _figure(t: Timeline) -> object:
         if not w.known:
             ax.axvline(x(w.written_at), color="#999999", linestyle="--", linewidth=1)
             ax.annotate(
-                f"write {w.written_at.astimezone(t.zone):%H:%M} (values unknown)",
+                f"write {for_people(w.written_at, t.zone, 'clock_minutes')} (values unknown)",
                 (x(w.written_at), 0.02),
                 xycoords=("data", "axes fraction"),
                 rotation=90,
@@ -97,7 +99,10 @@ def _figure(t: Timeline) -> object:
     ax.set_ylim(0, 105)
     ax.set_ylabel("feature quality")
     ax.set_title(f"featmon timeline: game date {t.game_date} ({t.zone.key})")
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M", tz=t.zone))  # type: ignore[no-untyped-call]
+    # Tick labels carry the abbreviation too (a DST change inside the axis shows as EST/EDT).
+    ax.xaxis.set_major_formatter(
+        FuncFormatter(lambda v, _: for_people(mdates.num2date(v), t.zone, "short_minutes"))  # type: ignore[no-untyped-call]
+    )
     ax.grid(alpha=0.3)
     fig.autofmt_xdate()
     fig.tight_layout()

@@ -22,6 +22,7 @@ from google.cloud.logging.handlers import StructuredLogHandler
 from alerts.content import display_name, where
 from alerts.lifecycle import AlertState
 from alerts.model import Alert
+from monitor.clock import LogFormatter
 
 LEVEL = {"critical": logging.ERROR, "warning": logging.WARNING, "info": logging.INFO}
 
@@ -42,7 +43,7 @@ class RunLogger:
             )
         else:
             handler = logging.StreamHandler(stream)
-            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s featmon %(message)s"))
+            handler.setFormatter(LogFormatter("%(asctime)s %(levelname)s featmon %(message)s"))
         self.logger.handlers = [handler]
 
     def _log(self, level: int, message: str, check: str, fields: dict[str, Any]) -> None:

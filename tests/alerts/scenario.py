@@ -10,6 +10,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from alerts.model import Alert
+from alerts.sinks.slack_message import SlackMessage, group_message, preview_group
+from alerts.steps import StepContext
 from monitor.demo.schema import PREDICTIONS_TABLE
 from monitor.warehouse.duckdb import DuckDBWarehouse
 from tests.lab import Lab, featmon, utc, write_config
@@ -18,6 +21,16 @@ from tests.peers.slack import SlackStandIn
 TOKEN = "xoxb-test-token"
 # The environment of a featmon process whose config reads the token from TEST_SLACK_TOKEN.
 ENV = {**os.environ, "TEST_SLACK_TOKEN": TOKEN}
+
+
+def message_of(
+    alert: Alert,
+    zone: dt.tzinfo = dt.UTC,
+    runbook_url: str | None = None,
+    steps: StepContext | None = None,
+) -> SlackMessage:
+    """One alert's Slack message: the first message of a group it is alone in."""
+    return group_message(preview_group([alert], ["game_date"]), runbook_url, None, steps, zone=zone)
 
 
 def incident_config(lab: Lab, tmp_path: Path, alerts: dict[str, Any]) -> Path:

@@ -50,19 +50,21 @@ def test_fire_once_repeat_update_and_resolve_across_processes(
 
     add_bad_predictions(lab, 2)
     check(config, T0 + dt.timedelta(hours=4, minutes=5))
-    assert slack.methods()[3:] == ["chat.update"]  # growth edits the message
-    assert "*5 / 5 predictions (100.0%)*" in json.dumps(slack.calls[-1]["body"]["blocks"])
+    # growth edits the message and says so in the thread
+    assert slack.methods()[3:] == ["chat.update", "chat.postMessage"]
+    assert "*5 / 5 predictions (100.0%)*" in json.dumps(slack.calls[-2]["body"]["blocks"])
+    assert slack.calls[-1]["body"]["thread_ts"] == slack.messages[0]["ts"]
+    assert "grew: 5 / 5 predictions" in json.dumps(slack.calls[-1]["body"]["blocks"])
 
     fix_predictions(lab)
     resolving = check(
         config,
         T0 + dt.timedelta(hours=5),
     )
-    assert slack.methods()[4:] == ["chat.postMessage", "chat.update"]
-    reply, update = slack.calls[-2]["body"], slack.calls[-1]["body"]
-    assert reply["thread_ts"] == slack.messages[0][
-        "ts"
-    ] and "Resolved: the check passes" in json.dumps(reply)
+    assert slack.methods()[5:] == ["chat.update", "chat.postMessage"]
+    update, reply = slack.calls[-2]["body"], slack.calls[-1]["body"]
+    assert reply["thread_ts"] == slack.messages[0]["ts"]
+    assert "Resolved: the check passes" in json.dumps(reply)
     assert update["ts"] == slack.messages[0]["ts"] and update["text"].startswith("RESOLVED")
     listing = featmon("alerts", "-c", str(config), "--all", env=ENV).stdout
     assert listing.startswith("resolved critical quality_mismatch 2026-02-03")
@@ -299,18 +301,24 @@ def test_silence_add_refuses_a_typo_naming_the_valid_values(
 def test_silence_by_fingerprint_mutes_exactly_that_alert(
     lab: Lab, slack: SlackStandIn, tmp_path: Path
 ) -> None:
-    """Two alerts fire; the one silenced by the fingerprint its Slack message shows is not
-    repeated, the other is."""
+    """Two alerts fire (one message: their date's group); the one silenced by the
+    fingerprint the message shows for it is not repeated, the other is."""
     config = setup(lab, slack, tmp_path)
     data = yaml.safe_load(config.read_text())
     data["checks"]["low_quality"] = {"severity": "warning", "threshold": 90, "max_ratio": 0.0}
     write_config(config, data)
     check(config, T0)
-    posts = [c["body"] for c in slack.calls if c["method"] == "chat.postMessage"]
-    assert len(posts) == 2
-    [quality] = [p for p in posts if p["text"].startswith("CRITICAL quality_mismatch")]
-    fingerprint = re.search(r"fingerprint `(\w+)`", json.dumps(quality["blocks"]))
-    assert fingerprint
+    [post] = [c["body"] for c in slack.calls if c["method"] == "chat.postMessage"]
+    [quality] = [
+        b["text"]["text"] for b in post["blocks"] if "CRITICAL quality_mismatch" in json.dumps(b)
+    ]
+    [steps] = [
+        b["text"]["text"]
+        for b in post["blocks"]
+        if "featmon sql quality_mismatch" in json.dumps(b) and "fingerprint" in json.dumps(b)
+    ]
+    fingerprint = re.search(r"fingerprint `(\w+)`", steps)
+    assert fingerprint and quality
     assert silence_add(config, "--fingerprint", "0123456789abcdef").returncode == 2
     added = silence_add(config, "--fingerprint", fingerprint[1])
     assert added.returncode == 0, added.stderr
@@ -320,7 +328,8 @@ def test_silence_by_fingerprint_mutes_exactly_that_alert(
     assert f"fingerprint={fingerprint[1]}" in listing and "{" not in listing
     calls = len(slack.calls)
     check(config, T0 + dt.timedelta(hours=4))
-    repeated = [c["body"]["text"] for c in slack.calls[calls:] if "text" in c["body"]]
+    [reply] = [c["body"] for c in slack.calls[calls:] if c["body"].get("thread_ts")]
+    repeated = [b["text"]["text"] for b in reply["blocks"] if "still firing" in json.dumps(b)]
     assert repeated and all("low_quality" in t for t in repeated)
     alerts = featmon("alerts", "-c", str(config), env=ENV).stdout
     [muted] = [line for line in alerts.splitlines() if "muted" in line]

@@ -299,8 +299,11 @@ def test_a_narrow_run_never_rebroadcasts_and_leaves_the_schedules_clock_alone() 
     [state] = t.states.values()
     assert (state.affected, state.last_seen_at) == (102, due + dt.timedelta(minutes=1))
     assert (state.notified_affected, state.last_notified_at) == (50, T0)
-    assert kinds(run([result(affected=102)], due + dt.timedelta(minutes=2))) == ["update"]
-    assert kinds(run([result(affected=102)], due + dt.timedelta(minutes=3))) == ["repeat"]
+    # The schedule's first run posts the growth, and the group's repeat that is due: the
+    # two go out as one edit and one reply (alerts/dispatch.py), then nothing until the next.
+    grown = run([result(affected=102)], due + dt.timedelta(minutes=2))
+    assert kinds(grown) == ["update", "repeat"]
+    assert kinds(run([result(affected=102)], due + dt.timedelta(minutes=3))) == []
 
 
 def test_a_narrow_run_does_not_announce_an_alert_the_schedule_keeps_muted() -> None:
@@ -343,3 +346,68 @@ def test_parse_duration(text: str, expected: dt.timedelta) -> None:
 def test_parse_duration_rejects_nonsense() -> None:
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration("4 hours")
+
+
+def groups(t: Transition) -> dict[str, str]:
+    """check[/feature] -> group id of each alert the transition changed."""
+    return {
+        s.labels["check"] + (f"/{s.labels['feature']}" if s.labels["feature"] else ""): s.group_id
+        for s in t.states.values()
+    }
+
+
+def test_alerts_of_one_date_share_a_group_until_its_last_resolves() -> None:
+    run = Run()
+    first = groups(run([result(), result("low_quality", day=NEXT)], T0))
+    assert first["quality_mismatch"] != first["low_quality"]  # two dates: two groups
+    joined = groups(run([result(), result("missing_features")], T0 + dt.timedelta(minutes=5)))
+    assert joined["missing_features"] == first["quality_mismatch"]  # joins the open group
+    run([result(status="ok"), result("missing_features", "ok")], T0 + dt.timedelta(hours=1))
+    again = groups(run([result()], T0 + dt.timedelta(hours=2)))
+    # The group resolved with its last alert: the next incident on that date is a new one.
+    assert again["quality_mismatch"] not in (first["quality_mismatch"], "")
+
+
+def test_cannot_run_errors_are_grouped_by_their_cause() -> None:
+    def error(check: str, cause: str) -> CheckResult:
+        return CheckResult(
+            check=check,
+            game_date=None,
+            status="error",
+            severity="warning",
+            message=f"featmon cannot run check {check}: {cause}",
+        )
+
+    column = 'Binder Error: Referenced column "renamed_quality" not found in FROM clause!'
+    t = Run()([error(c, column) for c in CHECKS] + [error("x", "Permission denied")], T0)
+    by_check = groups(t)
+    assert len({by_check[c] for c in CHECKS}) == 1
+    assert by_check["x"] != by_check["quality_mismatch"]
+
+
+def test_a_group_repeats_once_per_interval_however_many_alerts_it_has() -> None:
+    run = Run(repeat_interval=dt.timedelta(hours=4))
+    run([result()], T0)
+    run([result(), result("low_quality")], T0 + dt.timedelta(hours=1))  # joins: clock reset
+    both = [result(), result("low_quality")]
+    assert kinds(run(both, T0 + dt.timedelta(hours=4))) == []  # the join was 3 h ago
+    assert kinds(run(both, T0 + dt.timedelta(hours=5))) == ["repeat", "repeat"]  # together
+    assert kinds(run(both, T0 + dt.timedelta(hours=6))) == []
+    assert kinds(run(both, T0 + dt.timedelta(hours=8, minutes=59))) == []
+    assert kinds(run(both, T0 + dt.timedelta(hours=9))) == ["repeat", "repeat"]
+
+
+def test_a_repeat_resets_the_clock_of_group_members_this_run_did_not_check() -> None:
+    """A daemon cycle of one schedule group repeats the date's group: the member left to
+    another schedule group's checks is not repeated again by that group's next cycle."""
+    run = Run(repeat_interval=dt.timedelta(hours=4))
+    run([result(), result("low_quality")], T0)
+    due = T0 + dt.timedelta(hours=4)
+    t = run([result()], due, scope=scheduled(checks=("quality_mismatch",)))
+    assert kinds(t) == ["repeat"]
+    assert {s.labels["check"]: s.last_notified_at for s in t.states.values()} == {
+        "quality_mismatch": due,
+        "low_quality": due,
+    }
+    later = run([result("low_quality")], due + dt.timedelta(minutes=5), scope=scheduled())
+    assert kinds(later) == []

@@ -72,7 +72,7 @@ def test_a_narrow_run_leaves_the_schedules_alert_alone(
     assert check(config, T0 + dt.timedelta(minutes=15)).returncode == 0
     [reply] = resolutions(slack)  # one RESOLVED, from the schedule
     assert "Resolved: the check passes" in reply
-    assert slack.methods()[1:] == ["chat.postMessage", "chat.update"]
+    assert slack.methods()[1:] == ["chat.update", "chat.postMessage"]  # edit, then reply
     assert alerts(config, "--all") == ["resolved critical quality_mismatch 2026-02-03 3/3"]
 
 
@@ -118,11 +118,14 @@ def test_a_narrow_run_over_the_alert_never_rebroadcasts_it(
     assert alerts(config) == ["firing critical quality_mismatch 2026-02-03 5/5"]  # refreshed
 
     assert check(config, at + dt.timedelta(minutes=2)).returncode == 0
-    assert slack.methods()[1:] == ["chat.update"]  # the schedule posts the growth
-    assert "*5 / 5 predictions (100.0%)*" in json.dumps(slack.calls[-1]["body"]["blocks"])
+    # The schedule posts the growth and the repeat due: one edit, one reply in the thread.
+    assert slack.methods()[1:] == ["chat.update", "chat.postMessage"]
+    assert "*5 / 5 predictions (100.0%)*" in json.dumps(slack.calls[-2]["body"]["blocks"])
+    reply = slack.calls[-1]["body"]
+    assert reply["thread_ts"] == slack.messages[0]["ts"] and reply["reply_broadcast"] is True
+    assert "grew: 5 / 5 predictions" in json.dumps(reply["blocks"])
     assert check(config, at + dt.timedelta(minutes=3)).returncode == 0
-    assert slack.methods()[2:] == ["chat.update", "chat.postMessage"]  # and the repeat
-    assert slack.calls[-1]["body"]["thread_ts"] == slack.messages[0]["ts"]
+    assert slack.methods()[3:] == []  # the repeat went out with the growth
 
 
 def test_a_narrow_run_resolves_exactly_what_it_looked_at(

@@ -105,12 +105,14 @@ def test_a_firing_alert_is_posted_with_blocks_fallback_and_routing(slack: SlackS
     assert all(row.split()[-2:] == ["65.46", "87.59"] for row in rows)
     assert not any(p in json.dumps(body) for p in PLAYERS[5:])  # the sixth and seventh: not shown
     assert "featmon sql quality_mismatch --date 2026-02-03" in texts
-    assert "regenerate-with-supersede" in texts and '"game_date": "2026-02-03"' in texts
+    # No coordinator configured: the step says how to get the exact request.
+    assert "regenerate-with-supersede" in texts and "remediation.coordinator_url" in texts
     assert "https://runbooks.example/featmon" in texts
-    assert body["metadata"]["event_payload"]["fingerprint"] == firing().state.fingerprint
+    assert body["metadata"]["event_payload"]["fingerprints"] == [firing().state.fingerprint]
+    assert body["metadata"]["event_payload"]["notification_id"] == "n1"
 
 
-def test_growth_updates_the_message_and_resolution_replies_then_updates(
+def test_growth_updates_the_message_and_resolution_updates_then_replies(
     slack: SlackStandIn,
 ) -> None:
     s = sink(slack)
@@ -118,8 +120,11 @@ def test_growth_updates_the_message_and_resolution_replies_then_updates(
     first_ts = where(first.ref)["ts"]
     grown = Notification("update", firing(102).state, firing(102).alert)
     assert s.deliver(env(grown, first.ref)).ok
-    assert slack.calls[-1]["method"] == "chat.update"
-    assert slack.calls[-1]["body"]["ts"] == first_ts
+    update, reply = slack.calls[-2], slack.calls[-1]
+    assert update["method"] == "chat.update" and update["body"]["ts"] == first_ts
+    assert "*102 / 147 predictions (69.4%)*" in json.dumps(update["body"]["blocks"])
+    assert reply["body"]["thread_ts"] == first_ts and not reply["body"].get("reply_broadcast")
+    assert "grew: 102 / 147 predictions" in json.dumps(reply["body"]["blocks"])
     resolved = AlertState(
         **{
             **firing().state.__dict__,
@@ -129,7 +134,7 @@ def test_growth_updates_the_message_and_resolution_replies_then_updates(
         }
     )
     assert s.deliver(env(Notification("resolved", resolved), first.ref)).ok
-    reply, update = slack.calls[-2], slack.calls[-1]
+    update, reply = slack.calls[-2], slack.calls[-1]
     assert reply["method"] == "chat.postMessage" and reply["body"]["thread_ts"] == first_ts
     assert "Resolved: the check passes (was 102 / 147" in json.dumps(reply["body"])
     assert update["method"] == "chat.update" and "RESOLVED" in update["body"]["text"]
@@ -207,3 +212,132 @@ def test_webhook_posts_and_reports_failures(slack: SlackStandIn) -> None:
     assert (failed.ok, failed.retryable) == (False, False)
     assert "404" in failed.error and "SLACK_WEBHOOK_URL" in failed.error
     assert len(posted) == 1 and slack.calls == []
+
+
+def alert_note(
+    check: str = "quality_mismatch",
+    severity: str = "critical",
+    affected: int = 102,
+    *,
+    status: str = "alert",
+    message: str | None = None,
+    feature: str | None = None,
+    examples: list[dict[str, Any]] = EXAMPLES,
+) -> Notification:
+    """A new alert of the 2026-02-03 group, as the lifecycle announces it."""
+    result = CheckResult(
+        check=check,
+        game_date=DAY if status == "alert" else None,
+        status=status,  # type: ignore[arg-type]
+        severity=severity,  # type: ignore[arg-type]
+        feature=feature,
+        total=147,
+        affected=affected,
+        message=message or f"{affected} of 147 logged 65.46",
+        examples=examples,
+    )
+    scope = RunScope(
+        checks=frozenset({check}), window=(DAY, DAY), configured_window=True, scheduled=True
+    )
+    [note] = evaluate({}, [result], T0, scope=scope).notifications
+    return note
+
+
+def group_env(
+    changes: list[Notification], members: list[Notification], ref: str | None = None
+) -> Envelope:
+    return Envelope(
+        "n1",
+        "g",
+        tuple(changes),
+        T0,
+        ref=ref,
+        members=tuple(members),
+        group_labels={"game_date": DAY.isoformat()},
+    )
+
+
+def test_values_from_the_data_are_escaped_in_mrkdwn(slack: SlackStandIn) -> None:
+    """A logged `<!channel>` or `<@U123>` must not ping anyone, `&` must read as `&`."""
+    hostile = [{**EXAMPLES[0], "player_lookup": "<!channel>&<@U123>"}]
+    note = alert_note(message="R&D <!channel> <@U123> <https://evil|click>", examples=hostile)
+    sink(slack).deliver(env(note))
+    body = slack.calls[-1]["body"]
+    sent = json.dumps([body["text"], body["blocks"]])
+    for raw in ("<!channel>", "<@U123>", "<https://evil", "R&D"):
+        assert raw not in sent
+    assert "R&amp;D &lt;!channel&gt; &lt;@U123&gt; &lt;https://evil|click&gt;" in sent
+    assert "&lt;!channel&gt;&amp;&lt;@U123" in sent  # the example row too
+    assert "<https://runbooks.example/featmon|what to do>" in sent  # our own link stays one
+
+
+def test_every_text_block_keeps_to_slacks_limits(slack: SlackStandIn) -> None:
+    long_runbook = "https://runbooks.example/" + "x" * 4000
+    s = SlackSink(SlackSettings(token=TOKEN, base_url=slack.base_url, runbook_url=long_runbook))
+    s.deliver(env(alert_note(message="y" * 5000)))
+    blocks = slack.calls[-1]["body"]["blocks"]
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert all(len(t) <= 3000 for t in sections)
+    assert sum(t.endswith("…") for t in sections) == 2  # the numbers and the next steps
+    assert all(len(b["text"]["text"]) <= 150 for b in blocks if b["type"] == "header")
+
+
+def test_a_big_group_keeps_to_50_blocks_and_summarises_the_rest(slack: SlackStandIn) -> None:
+    features = [f"f{i:02d}" for i in range(30)]
+    members = [
+        alert_note("feature_mismatch", "warning", 100 - i, feature=f)
+        for i, f in enumerate(features)
+    ]
+    members.append(alert_note("quality_mismatch", "critical", 5))
+    sink(slack).deliver(group_env(members, members))
+    body = slack.calls[-1]["body"]
+    blocks = body["blocks"]
+    assert len(blocks) <= 50
+    assert blocks[0]["text"]["text"] == ":rotating_light: CRITICAL 2026-02-03 · 31 firing"
+    shown = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
+    assert shown.index("CRITICAL quality_mismatch") < shown.index("feature_mismatch [f00]")
+    more = blocks[-1]["text"]["text"]
+    n = int(more.split()[1])  # "…and N more:"
+    assert more.startswith(f"…and {n} more:") and more.count("\n• ") == n
+    assert "feature_mismatch [f29]" in more and "feature_mismatch [f29]" in shown
+    assert n + sum("*WARNING feature_mismatch" in t for t in shown.split("\n")) == 30
+
+
+def test_a_group_goes_to_its_worst_channel_and_an_escalation_is_shown_in_it(
+    slack: SlackStandIn,
+) -> None:
+    s = sink(slack)
+    warning = alert_note("low_quality", "warning", 10)
+    first = s.deliver(group_env([warning], [warning]))
+    assert slack.calls[-1]["body"]["channel"] == "#nba-warn"
+    critical = alert_note("quality_mismatch", "critical", 102)
+    assert s.deliver(group_env([critical], [warning, critical], first.ref)).ok
+    update, reply = slack.calls[-2]["body"], slack.calls[-1]["body"]
+    assert update["channel"] == reply["channel"] == "C1"  # stays where it was posted
+    assert update["blocks"][0]["text"]["text"] == ":rotating_light: CRITICAL 2026-02-03 · 2 firing"
+    assert reply["reply_broadcast"] is True  # the escalation shows in the channel
+    more = alert_note("feature_mismatch", "warning", 3, feature="f")
+    s.deliver(group_env([more], [warning, critical, more], first.ref))
+    assert not slack.calls[-1]["body"].get("reply_broadcast")  # a lesser join: thread only
+
+
+def test_a_resolved_cannot_run_alert_still_says_cannot_run(slack: SlackStandIn) -> None:
+    error = alert_note(status="error", message="featmon cannot run check quality_mismatch: boom")
+    s = sink(slack)
+    first = s.deliver(env(error))
+    resolved = Notification(
+        "resolved",
+        AlertState(
+            **{
+                **error.state.__dict__,
+                "status": "resolved",
+                "resolved_reason": "the check runs again",
+            }
+        ),
+    )
+    s.deliver(env(resolved, first.ref))
+    update, reply = slack.calls[-2]["body"], slack.calls[-1]["body"]
+    header = update["blocks"][0]["text"]["text"]
+    assert header == ":white_check_mark: RESOLVED: featmon cannot run quality_mismatch"
+    sent = json.dumps([update, reply])
+    assert "Resolved: the check runs again." in sent and "0 / 0" not in sent

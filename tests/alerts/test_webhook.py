@@ -65,7 +65,8 @@ def test_fires_once_repeats_resolves_across_processes(
     assert alert["startsAt"] == "2026-02-03T05:00:00Z"
     assert alert["annotations"]["summary"].startswith("3 of 3 predictions (100.0%)")
     assert alert["annotations"]["runbook_url"] == "https://runbooks.example/featmon"
-    assert fired["groupKey"] == group_key(alert["labels"])
+    assert fired["groupKey"] == group_key({"game_date": "2026-02-03"})  # group_by's default
+    assert fired["groupLabels"] == {"game_date": "2026-02-03"}
     assert fired["commonLabels"] == alert["labels"]
 
     _check(config, T0 + dt.timedelta(minutes=5))

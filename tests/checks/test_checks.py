@@ -244,6 +244,23 @@ def test_missing_features_partial(lab: Lab) -> None:
     assert r.details["whole_date_missing"] is False
 
 
+def test_missing_features_examples_are_one_row_per_entity(lab: Lab) -> None:
+    """Several systems' predictions for one player without a store row are one example
+    (with how many it stands for), not identical rows repeated."""
+    lab.add_store("a")
+    lab.add_prediction("a")
+    for player, n in (("ghost", 3), ("phantom", 2), ("spectre", 1)):
+        for _ in range(n):
+            lab.add_prediction(player)
+    r = lab.result("missing_features")
+    assert r.affected == 6
+    assert [(e["player_lookup"], e["predictions"]) for e in r.examples] == [
+        ("ghost", 3),
+        ("phantom", 2),
+        ("spectre", 1),
+    ]
+
+
 def test_date_with_predictions_but_no_store_rows(lab: Lab) -> None:
     lab.add_prediction("a")
     lab.add_prediction("b")

@@ -57,11 +57,13 @@ def repoint(config: Path, base_url: str) -> Path:
 
 
 def posted_fingerprints(slack: SlackStandIn) -> list[str]:
-    """The alert each top-level message announced (from its metadata), in order."""
+    """The alerts the top-level messages announced (from their metadata), in order: one
+    message per group, here one alert per group (each on its own game date)."""
     return [
-        str(m["metadata"]["event_payload"]["fingerprint"])
+        str(fingerprint)
         for m in slack.messages
         if (m.get("metadata") or {}).get("event_type") == "featmon_alert"
+        for fingerprint in m["metadata"]["event_payload"]["fingerprints"]
     ]
 
 

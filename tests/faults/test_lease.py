@@ -1,7 +1,7 @@
 """The notification lease and overlapping runs: expiry from the real clock at every try, a
 release frees it at once, a dead holder is taken over, a database error is that error;
 five `featmon check` processes started together all end 0 and every alert reaches Slack
-once."""
+once. The invalidation signal's lease is the same lease under another name."""
 
 from __future__ import annotations
 
@@ -19,10 +19,13 @@ from monitor.persistence.holders import HOST
 from monitor.pipeline.notify import LEASE_TTL, lease
 from monitor.warehouse import QueryError
 from monitor.warehouse.duckdb import DuckDBWarehouse
+from tests.actions.test_invalidation import config as invalidation_config
+from tests.actions.test_invalidation import snapshot
 from tests.alerts.scenario import ENV, check, setup
 from tests.faults.incident import ALERTS, T0, posted_fingerprints, several_alerts, slack_at
-from tests.lab import ROOT, Lab, write_config
+from tests.lab import ROOT, Lab, utc, write_config
 from tests.peers.slack import SlackStandIn
+from tests.peers.webhook import Receiver
 
 FROZEN = dt.datetime(2026, 2, 3, 5, 0, tzinfo=dt.UTC)  # a clock frozen at process start
 
@@ -146,3 +149,31 @@ def test_a_run_that_cannot_get_the_lease_leaves_notifying_to_its_holder_and_ends
     assert f"another featmon run ({holder}) holds the notification lease: this run leaves " in (
         waiter.stderr
     )
+
+
+def test_a_run_that_cannot_get_the_invalidation_lease_leaves_announcing_to_its_holder(
+    lab: Lab, receiver: Receiver, tmp_path: Path
+) -> None:
+    """The `invalidation` lease, held by a live run for the next hour: a run waits
+    `state.wait_s`, announces nothing and reports no failure (its holder announces); once
+    released, the next run announces the version, once."""
+    lab.add_store("a", written_at=utc("22:30:07"), quality=87.59)
+    lab.flush()
+    path = invalidation_config(
+        lab, tmp_path, {"webhook": {"url": receiver.url}}, state={"wait_s": 1}
+    )
+    holder = f"{HOST}:{os.getpid()}:holder"
+    with DuckDBWarehouse(lab.path, read_only=False) as wh:
+        state = StateStore(wh, "featmon_state")
+        state.ensure()
+        assert state.acquire("invalidation", holder, dt.datetime.now(dt.UTC), LEASE_TTL * 30)
+    waiter = snapshot(path, utc("22:35"))
+    assert waiter.returncode == 0, waiter.stderr
+    assert "not announced" not in waiter.stderr and "lease" not in waiter.stderr
+    assert receiver.posts == []
+
+    with DuckDBWarehouse(lab.path, read_only=False) as wh:
+        StateStore(wh, "featmon_state").release("invalidation", holder)
+    after = snapshot(path, utc("22:40"))
+    assert after.returncode == 0, after.stderr
+    assert [p["written_at"] for p in receiver.posts] == ["2026-02-03T22:30:07Z"]

@@ -12,9 +12,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
 
+from alerts.health import HealthNotice
+from alerts.sinks.slack import SlackSettings, SlackSink
 from tests.alerts.scenario import check, setup
 from tests.lab import Lab, write_config
 from tests.monitor.test_daemon import HOLD_LOCK, config_for, daemon, heartbeats, stop, wait_for
@@ -190,3 +193,24 @@ def test_a_lock_held_past_wait_s_is_announced_only_when_a_second_run_meets_it(
         "chat.postMessage:resolved:thread",
         "chat.update:resolved",
     ]
+
+
+def test_the_notice_shows_a_hostile_error_as_text_within_slacks_limits(
+    slack: SlackStandIn,
+) -> None:
+    """The error is data (a database's message can quote a path or a value): escaped for
+    mrkdwn like every alert message, never a ping or a link, and cut to Slack's limits; its
+    times in the config's zone with the abbreviation."""
+    error = "cannot open /data/<!channel>&<http://evil.example|click>.duckdb " + "x" * 5000
+    sink = SlackSink(SlackSettings(token="xoxb-t", base_url=slack.base_url))
+    since = dt.datetime(2026, 7, 3, 5, 0, tzinfo=dt.UTC)
+    notice = HealthNotice("firing", since, error, ZoneInfo("America/New_York"), "1h")
+    assert sink.health(notice).ok
+    [call] = slack.calls
+    blocks = call["body"]["blocks"]
+    shown = json.dumps(blocks)
+    assert "&lt;!channel&gt;&amp;&lt;http://evil.example|click&gt;" in shown
+    assert "<!channel>" not in shown and "<http://evil" not in shown
+    assert "<!channel>" not in call["body"]["text"]
+    assert "2026-07-03 01:00 EDT" in shown
+    assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")

@@ -444,6 +444,14 @@ def test_alert_state_lives_in_bigquery_across_processes(
     listing = featmon("alerts", "-c", str(path))
     assert listing.stdout.startswith("firing   critical quality_mismatch 2026-02-03 102/147")
     assert "last firing via slack: sent" in listing.stdout
+    # The group's repeat: its message found (group_ref) and re-rendered from what Slack was
+    # told of each alert (group_members), both read back from the BigQuery dataset.
+    run(t0 + dt.timedelta(hours=4, minutes=10))
+    assert slack.methods() == ["chat.postMessage", "chat.update", "chat.postMessage"]
+    update, reply = slack.calls[-2]["body"], slack.calls[-1]["body"]
+    assert update["ts"] == reply["thread_ts"] == slack.messages[0]["ts"]
+    assert "*102 / 147 predictions (69.4%)*" in json.dumps(update["blocks"])
+    assert reply["reply_broadcast"] is True
 
 
 def test_the_notification_lease_on_bigquery(emulator: bq_peer.Emulator) -> None:
@@ -593,3 +601,32 @@ def test_the_demo_moved_lines_are_silent_on_bigquery_until_read_as_store_values(
     ]
     live_as_store = line_on_t(parse_config(data))
     assert (live_as_store.status, live_as_store.affected) == ("alert", 9)
+
+
+def test_timeline_and_explain_on_a_bigquery_featmon_never_ran_on(
+    emulator: bq_peer.Emulator, tmp_path: Path
+) -> None:
+    """Only the production tables: the timeline and explain say what is unknown and create
+    no dataset (a read-only investigation after the fact)."""
+    from google.api_core.exceptions import NotFound
+
+    from monitor.pipeline.attribution import UNRECORDED
+
+    data = bq_config_data(emulator.endpoint)
+    data["history"] = default_config_data()["history"]
+    data["state"] = {"dataset": "featmon_never_ran"}
+    config = write_config(tmp_path / "bq.yaml", data)
+    timeline = featmon("timeline", "-c", str(config), "--date", TODAY.isoformat())
+    assert timeline.returncode == 0, timeline.stderr
+    assert UNRECORDED in timeline.stdout
+    assert "store write, values unknown (log_table: nba_reference.processor_run_history)" in (
+        timeline.stdout
+    )
+    assert "102 predictions, logged quality 65.46 -> not the store's current version" in (
+        timeline.stdout
+    )
+    explain = featmon("explain", "-c", str(config), "--date", TODAY.isoformat())
+    assert explain.returncode == 0, explain.stderr
+    assert UNRECORDED in explain.stdout and "102 predictions made" in explain.stdout
+    with pytest.raises(NotFound):
+        bq_peer.client_for(emulator.endpoint).get_dataset("featmon_never_ran")

@@ -267,7 +267,11 @@ def test_demo_shows_the_incident(tmp_path: Path) -> None:
     assert "ALERT    critical stale_predictions" in out
     assert "69.4" in out  # the impact table's Feb 3 row
     assert "status=alert" in out
-    assert "What Slack would get for the worst alert" in out and "regenerate-with-supersede" in out
+    assert "What Slack would get for the worst group" in out and "regenerate-with-supersede" in out
+    preview = out.split("What Slack would get for the worst group")[1]
+    # the incident date's group: its alerts in one message, worst first
+    assert preview.splitlines()[1].startswith(":rotating_light: CRITICAL 2026-")
+    assert preview.index("CRITICAL quality_mismatch") < preview.index("WARNING feature_mismatch")
 
 
 def test_demo_leaves_the_configured_warehouse_and_slack_alone(

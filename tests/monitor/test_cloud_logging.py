@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -51,5 +52,8 @@ def test_text_format_elsewhere(lab: Lab, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "ERROR featmon quality_mismatch 2026-02-03:" in proc.stderr
     assert "INFO featmon run finished: status=alert" in proc.stderr
+    # Stamped like every machine-read time: ISO 8601 UTC with `Z`, not the host's local time.
+    [line] = [x for x in proc.stderr.splitlines() if "run finished" in x]
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z INFO featmon run finished", line)
     json_override = featmon("check", "-c", str(tmp_path / "c.yaml"), "--log-format", "json")
     assert any(e["severity"] == "ERROR" for e in entries(json_override.stderr))

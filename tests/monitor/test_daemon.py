@@ -154,8 +154,10 @@ def test_incident_appearing_mid_run_fires_once_then_resolves_and_stops_cleanly(
     assert statuses == [["status=alert", "alerts=1", "errors=0"]] * len(statuses)  # still firing
 
     write(lab, f"UPDATE {PREDICTIONS_TABLE} SET feature_quality_score = 87.59")
-    assert wait_for(lambda: slack.methods()[-1:] == ["chat.update"] and len(slack.methods()) == 3)
-    assert "RESOLVED" in slack.calls[-1]["body"]["text"]
+    # resolved: the message edited, then a reply in its thread
+    assert wait_for(lambda: slack.methods()[1:] == ["chat.update", "chat.postMessage"])
+    assert "RESOLVED" in slack.calls[-2]["body"]["text"]
+    assert slack.calls[-1]["body"]["thread_ts"] == slack.messages[0]["ts"]
     log = stop(proc, tmp_path)
     assert "stopped cleanly" in log
     assert (tmp_path / "sql-cache").exists()  # it did transpile...
@@ -341,6 +343,6 @@ def test_a_schedule_group_resolves_left_window_alerts_of_its_own_checks_only(
     assert listing.startswith("firing   critical quality_mismatch 2026-02-03")
 
     scheduled_run(loaded, plan["quality_mismatch"], None)
-    assert slack.methods() == ["chat.postMessage", "chat.postMessage", "chat.update"]
-    assert "Resolved: the game date left the checked window" in json.dumps(slack.calls[-2])
+    assert slack.methods() == ["chat.postMessage", "chat.update", "chat.postMessage"]
+    assert "Resolved: the game date left the checked window" in json.dumps(slack.calls[-1])
     assert featmon("alerts", "-c", str(config), env=ENV).stdout == "no firing alerts\n"

@@ -105,8 +105,9 @@ def test_stale_predictions_are_attributed_to_the_version_they_used(lab: Lab) -> 
         }
     ]
     assert result.details["attribution_summary"] == (
-        "2 predictions made 23:12:42 used the version written 18:05 (quality 65.46), "
-        "which the rewrite at 22:30:07 (quality 87.59) had replaced 43 min earlier"
+        "2 predictions made 2026-02-03 23:12:42 UTC used the version written 18:05 UTC "
+        "(quality 65.46), which the rewrite at 22:30:07 UTC (quality 87.59) had replaced "
+        "43 min earlier"
     )
 
 
@@ -185,30 +186,30 @@ def test_a_write_featmon_missed_is_known_from_the_run_log(lab: Lab) -> None:
     [qm] = [r for r in results if r.check == "quality_mismatch"]
     assert qm.details["attribution"][0]["version_written_at"] is None
     assert qm.details["attribution_summary"] == (
-        "3 predictions made 23:12:42: no recorded store version matches what they logged; the "
-        "store was written at 18:05:00 before them (log_table: nba_reference.processor_run_history)"
-        ", values unknown: featmon was not recording yet"
+        "3 predictions made 2026-02-03 23:12:42 UTC: no recorded store version matches what "
+        "they logged; the store was written at 18:05:00 UTC before them (log_table: "
+        "nba_reference.processor_run_history), values unknown: featmon was not recording yet"
     )
     with DuckDBWarehouse(lab.path) as wh:
         story = as_text(build_timeline(cfg, wh, DAY))
     assert "18:05:00 UTC  write          store write, values unknown (log_table:" in story
     assert "19:00" not in story
-    assert "writes featmon did not see (values unknown): 18:05:00" in story
+    assert "writes featmon did not see (values unknown): 2026-02-03 18:05:00 UTC" in story
 
 
 GOLDEN = """\
 featmon timeline: game date 2026-02-03 (times UTC)
   2026-02-03 18:05:00 UTC  write          store version A: 3 rows, quality 65.46, v2_test
   2026-02-03 22:30:07 UTC  write          store version B: 3 rows, quality 87.59, v2_test
-  2026-02-03 23:12:42 UTC  predictions    2 predictions, logged quality 65.46 -> version A (written 18:05:00), already replaced at 22:30:07
-  2026-02-03 23:12:50 UTC  predictions    1 prediction, logged quality 87.59 -> version B (written 22:30:07)
+  2026-02-03 23:12:42 UTC  predictions    2 predictions, logged quality 65.46 -> version A (written 18:05:00 UTC), already replaced at 22:30:07 UTC
+  2026-02-03 23:12:50 UTC  predictions    1 prediction, logged quality 87.59 -> version B (written 22:30:07 UTC)
   2026-02-03 23:15:00 UTC  alert fired    critical quality_mismatch (latest 1/3)
   2026-02-03 23:15:00 UTC  alert fired    warning feature_mismatch[points_avg_last_10] (latest 1/3)
   2026-02-03 23:15:00 UTC  alert fired    warning feature_mismatch[points_avg_last_5] (latest 1/3)
   2026-02-03 23:40:00 UTC  write          store version C: 3 rows, quality 65.46, v2_test
   2026-02-03 23:45:00 UTC  alert fired    critical stale_predictions (latest 3/3)
 summary:
-  2 predictions made 23:12:42 used the version written 18:05 (quality 65.46), which the rewrite at 22:30:07 (quality 87.59) had replaced 43 min earlier"""
+  2 predictions made 2026-02-03 23:12:42 UTC used the version written 18:05 UTC (quality 65.46), which the rewrite at 22:30:07 UTC (quality 87.59) had replaced 43 min earlier"""
 
 
 def test_timeline_tells_the_story(lab: Lab, tmp_path: Path) -> None:
@@ -223,7 +224,7 @@ def test_timeline_tells_the_story(lab: Lab, tmp_path: Path) -> None:
     assert (width, height) == (1100, 500)
     assert len(image) > 20_000  # lines, markers and labels, not an empty canvas
     page = html_page(story)
-    assert "<svg" in page and "version A (written 18:05:00)" in page
+    assert "<svg" in page and "version A (written 18:05:00 UTC)" in page
 
 
 def test_timeline_and_explain_commands(lab: Lab, tmp_path: Path) -> None:
@@ -247,7 +248,9 @@ def test_timeline_and_explain_commands(lab: Lab, tmp_path: Path) -> None:
     assert (tmp_path / "t.png").stat().st_size > 20_000
     out = featmon("explain", "-c", str(path), "--date", "2026-02-03")
     assert out.returncode == 0, out.stderr
-    assert "2 predictions made 23:12:42 used the version written 18:05" in out.stdout
+    assert "2 predictions made 2026-02-03 23:12:42 UTC used the version written 18:05 UTC" in (
+        out.stdout
+    )
     out = featmon("explain", "-c", str(path), "--date", "2026-02-03", "--prediction", pid)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()

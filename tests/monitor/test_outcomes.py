@@ -198,3 +198,49 @@ def test_a_resolution_carries_the_graded_outcome(
     assert reply["text"].startswith("RESOLVED quality_mismatch 2026-02-03")
     outcome = "graded hit rate 2026-02-03: affected 0.0% of 3 (high-edge 0.0% of 3), unaffected n/a"
     assert f"*Outcome:* {outcome}" in json.dumps(reply["blocks"], ensure_ascii=False)
+
+
+def test_hit_rate_drop_message_counts_graded_outcomes_and_shows_its_own_misses(lab: Lab) -> None:
+    """The headline is a hit rate over graded predictions (a loss is not an "affected
+    prediction"), and the examples are graded misses, high-edge first, with their lines."""
+    from alerts.model import alerts_from
+    from alerts.sinks.slack_message import as_text
+    from tests.alerts.scenario import message_of
+
+    for i, p in enumerate("abcdefgh"):
+        lab.add_store(p, written_at=utc("22:30:07"))
+        lab.add_prediction(p, quality=65.46 if i < 2 else 87.59)  # a, b: quality mismatch
+    lab.flush()
+    # Misses: c, e (high edge: |27 - 20| >= 5), g. a and b are mismatched but won.
+    grade(
+        lab,
+        [
+            ("a", True, 1.0),
+            ("b", True, 1.0),
+            ("c", False, 1.0),
+            ("d", True, 1.0),
+            ("e", False, 7.0),
+            ("f", True, 1.0),
+            ("g", False, -2.0),
+            ("h", None, 0.0),
+        ],
+    )
+    data = lab.config_data()
+    data["checks"] = {
+        "quality_mismatch": {},
+        "hit_rate_drop": {"expected_hit_rate": 80, "margin": 5, "min_graded": 5},
+    }
+    results = run_cycle(parse_config(data), DateWindow(DAY, DAY)).results
+    [hit] = [a for a in alerts_from(results) if a.check == "hit_rate_drop"]
+    assert [e["player_lookup"] for e in hit.examples] == ["e", "c", "g"]  # high edge first
+    assert [(e["predicted"], e["line"], e["high_edge"]) for e in hit.examples] == [
+        (27.0, 20.0, True),
+        (21.0, 20.0, False),
+        (18.0, 20.0, False),
+    ]
+    text = as_text(message_of(hit))
+    assert "*hit rate 57.1% vs expected 80% over 7 graded*" in text  # 4 of 7
+    assert "predictions (" not in text.splitlines()[1]  # no "3 / 7 predictions (42.9%)"
+    header = next(line for line in text.splitlines() if line.startswith("player_lookup"))
+    assert header.split()[-4:] == ["predicted", "line", "high", "edge"]
+    assert "store" not in header and "65.46" not in text  # not quality-mismatch rows

@@ -28,6 +28,7 @@ API_METHODS = (
     "chat.update",
     "conversations.list",
     "conversations.history",
+    "conversations.replies",
     "files.getUploadURLExternal",
     "files.completeUploadExternal",
 )
@@ -37,13 +38,15 @@ HOLD_LIMIT_S = 20.0
 
 
 class SlackStandIn:
-    """Answers chat.postMessage / chat.update / conversations.* / files.* like Slack."""
+    """Answers chat.postMessage / chat.update / conversations.* / files.* like Slack
+    (`messages`: the channel's top-level messages; `replies`: thread replies)."""
 
     def __init__(self, server: HTTPServer) -> None:
         self.base_url = server.url_for("/api/")
         # Every answered API call: method, body, the Authorization header, HTTP status.
         self.calls: list[dict[str, Any]] = []
         self.messages: list[dict[str, Any]] = []  # top-level messages, for history
+        self.replies: list[dict[str, Any]] = []  # thread replies, for conversations.replies
         self.uploads: list[bytes] = []  # file bodies sent to the upload URL
         self.hooked: list[dict[str, Any]] = []  # JSON bodies posted to the live webhook
         self.refused: list[str] = []  # methods answered 503 while `down` (not in `calls`)
@@ -57,7 +60,7 @@ class SlackStandIn:
 
         def api(request: Request) -> Response:
             method = request.path.rsplit("/", 1)[-1]
-            body = request.get_json(silent=True) or dict(request.form)
+            body = request.get_json(silent=True) or dict(request.form) or dict(request.args)
             if self.down:
                 self.refused.append(method)
                 return Response("upstream down", status=503)
@@ -85,7 +88,9 @@ class SlackStandIn:
                     "metadata": body.get("metadata"),
                     "thread_ts": body.get("thread_ts"),
                 }
-                if not body.get("thread_ts"):
+                if body.get("thread_ts"):
+                    self.replies.append(message)
+                else:
                     self.messages.append(message)
                 reply.update(channel=CHANNEL_ID, ts=message["ts"])
                 self._posts_open.wait(HOLD_LIMIT_S)
@@ -95,6 +100,10 @@ class SlackStandIn:
                 reply["channels"] = [{"id": CHANNEL_ID, "name": "nba-alerts"}]
             elif method == "conversations.history":
                 reply["messages"] = list(reversed(self.messages))
+            elif method == "conversations.replies":
+                parent = [m for m in self.messages if m["ts"] == body.get("ts")]
+                thread = [r for r in self.replies if r["thread_ts"] == body.get("ts")]
+                reply["messages"] = parent + thread
             elif method == "files.getUploadURLExternal":
                 if self.upload_error:
                     reply = {"ok": False, "error": self.upload_error}
