@@ -5,6 +5,7 @@ away from on-call. A muted alert is still tracked; it is only not announced."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -30,6 +31,31 @@ class Silence:
     def mutes(self, labels: Mapping[str, str], now: dt.datetime, fingerprint: str = "") -> bool:
         values = {**labels, FINGERPRINT: fingerprint}
         return now < self.until and all(values.get(k) == v for k, v in self.match.items())
+
+
+def label_problem(key: str, value: str, checks: Sequence[str], features: Sequence[str]) -> str:
+    """Why `value` can never be the `key` label (or fingerprint) of an alert of a config
+    with these checks and features ("" if it can): a typo would keep a silence that mutes
+    nothing while on-call believes the noise is handled."""
+    if key == FINGERPRINT:
+        return "" if re.fullmatch(r"[0-9a-f]{16}", value) else f"{value!r} is not a fingerprint"
+    if key == "game_date":
+        try:
+            valid = dt.datetime.strptime(value, "%Y-%m-%d").date().isoformat() == value
+        except ValueError:
+            valid = False
+        return "" if valid else f"{value!r} is not a date; use YYYY-MM-DD"
+    known = {
+        "check": list(checks),
+        "feature": list(features),
+        "severity": list(SEVERITIES),
+        "kind": list(KINDS),
+    }.get(key)
+    if known is None:
+        return f"unknown label {key!r}; use one of {', '.join((*LABELS, FINGERPRINT))}"
+    if value in known:
+        return ""
+    return f"unknown {key} {value!r}; valid: {', '.join(known) or 'none configured'}"
 
 
 def format_match(match: Mapping[str, str]) -> str:

@@ -183,7 +183,8 @@ def silence_add(
 def _parse_match(config: Config, items: tuple[str, ...]) -> dict[str, str]:
     """The --match items as labels, each checked against the config: a typo would store a
     silence that mutes nothing while on-call believes the noise is handled."""
-    from alerts.silences import LABELS
+    from alerts.silences import LABELS, label_problem
+    from checks.registry import CHECKS
 
     match: dict[str, str] = {}
     for item in items:
@@ -193,33 +194,11 @@ def _parse_match(config: Config, items: tuple[str, ...]) -> dict[str, str]:
                 f"--match {item!r}: use LABEL=VALUE with LABEL one of {', '.join(LABELS)} "
                 "(or --fingerprint FP for one alert)"
             )
-        problem = _label_problem(config, key, value)
+        problem = label_problem(key, value, list(CHECKS), list(config.predictions.features))
         if problem:
             raise click.UsageError(f"--match {key}={value}: {problem}")
         match[key] = value
     return match
-
-
-def _label_problem(config: Config, key: str, value: str) -> str:
-    """Why `value` can never be the `key` label of an alert of this config ("" if it can)."""
-    from alerts.silences import KINDS, SEVERITIES
-    from checks.registry import CHECKS
-
-    if key == "game_date":
-        try:
-            valid = dt.datetime.strptime(value, "%Y-%m-%d").date().isoformat() == value
-        except ValueError:
-            valid = False
-        return "" if valid else f"{value!r} is not a date; use YYYY-MM-DD"
-    known = {
-        "check": list(CHECKS),
-        "feature": list(config.predictions.features),
-        "severity": list(SEVERITIES),
-        "kind": list(KINDS),
-    }[key]
-    if value in known:
-        return ""
-    return f"unknown {key} {value!r}; valid: {', '.join(known) or 'none configured'}"
 
 
 def _silence_end(
@@ -285,29 +264,34 @@ def silence_list(config_path: str | None, show_all: bool, fmt: str) -> None:
 
     config = load(config_path)
     wh, store = _state_or_fail(config)
+    now = now_utc()
     with wh:
-        rows = store.silences(now_utc(), active_only=not show_all)
+        rows = store.silences(now, active_only=not show_all)
     if fmt == "json":
-        click.echo(json.dumps({"silences": [_silence_json(r) for r in rows]}))
+        click.echo(json.dumps({"silences": [_silence_json(r, now) for r in rows]}))
         return
     for r in rows:
         click.echo(
-            f"{r['id']} {_silence_state(r)} until {for_people(r['until'], config.zone())} "
+            f"{r['id']} {_silence_state(r, now)} until {for_people(r['until'], config.zone())} "
             f"{format_match(r['match'])} ({r['reason']})"
         )
     if not rows:
         click.echo("no silences")
 
 
-def _silence_state(row: dict[str, Any]) -> str:
-    return "expired" if row["expired_at"] else "active"
+def _silence_state(row: dict[str, Any], now: dt.datetime) -> str:
+    """`expired` (by `silence expire`), `ended` (its time has passed: it mutes nothing) or
+    `active`."""
+    if row["expired_at"]:
+        return "expired"
+    return "ended" if row["until"] <= now else "active"
 
 
-def _silence_json(row: dict[str, Any]) -> dict[str, Any]:
+def _silence_json(row: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
     """One stored silence for machines: fixed keys, times ISO 8601 UTC with `Z`."""
     return {
         "id": row["id"],
-        "state": _silence_state(row),
+        "state": _silence_state(row, now),
         "match": dict(row["match"]),
         "until": _iso(row["until"]),
         "reason": row["reason"] or "",

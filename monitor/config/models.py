@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from alerts.grouping import DEFAULT_GROUP_BY, GroupLabel
+from alerts.silences import label_problem
 from checks.base import CheckSettings, Severity
 from checks.durations import Duration
 from checks.registry import CHECKS
@@ -449,6 +450,11 @@ class Config(Strict):
                     f"checks.{name}: needs feature_store.feature_names_column and "
                     "feature_values_column"
                 )
+        for i, rule in enumerate(self.alerts.silences):
+            for key, value in rule.match.items():
+                problem = label_problem(key, value, list(CHECKS), list(self.predictions.features))
+                if problem:
+                    problems.append(f"alerts.silences[{i}].match.{key}: {problem}")
         if self.actions.invalidation is not None and self.history is None:
             problems.append(
                 "actions.invalidation: needs `history` (the store versions it announces)"

@@ -336,6 +336,44 @@ def test_silence_by_fingerprint_mutes_exactly_that_alert(
     assert "quality_mismatch" in muted
 
 
+def test_a_configured_silence_with_a_typo_is_a_config_error(
+    lab: Lab, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    """A silence in the config is checked like `silence add --match`: a typo would mute
+    nothing while on-call believes the noise is handled."""
+    config = setup(lab, slack, tmp_path)
+    data = yaml.safe_load(config.read_text())
+    data["alerts"]["silences"] = [
+        {"match": {"check": "quality_mismatch"}, "until": "2026-02-04 00:00"},
+        {"match": {"check": "low_qualty"}, "until": "2026-02-04 00:00"},
+    ]
+    config.write_text(yaml.safe_dump(data))
+    proc = featmon("validate", "-c", str(config), env=ENV)
+    assert proc.returncode == 2, proc.stdout
+    assert "alerts.silences[1].match.check: unknown check 'low_qualty'" in proc.stderr
+    assert "low_quality" in proc.stderr  # the valid values are named
+    assert "silences[0]" not in proc.stderr
+
+
+def test_silence_list_all_tells_an_ended_silence_from_an_active_one(
+    lab: Lab, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    config = setup(lab, slack, tmp_path)
+    env = {**ENV, "FEATMON_NOW": "2026-02-03T10:00:00Z"}
+    added = featmon("silence", "add", "-c", str(config), "--match", "check=quality_mismatch",
+                    "--for", "1h", "--reason", "r", env=env)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    listing = ["silence", "list", "-c", str(config), "--all", "--format", "json"]
+    during = json.loads(featmon(*listing, env=env).stdout)["silences"]
+    later = {**ENV, "FEATMON_NOW": "2026-02-03T12:00:00Z"}
+    after = json.loads(featmon(*listing, env=later).stdout)["silences"]
+    assert [s["state"] for s in during] == ["active"]
+    assert [s["state"] for s in after] == ["ended"]
+    assert (
+        " ended until " in featmon("silence", "list", "-c", str(config), "--all", env=later).stdout
+    )
+
+
 def test_alerts_and_silences_as_json(lab: Lab, slack: SlackStandIn, tmp_path: Path) -> None:
     config = setup(lab, slack, tmp_path)
     check(config, T0)
