@@ -21,6 +21,13 @@ def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def real_now() -> dt.datetime:
+    """The real wall clock, never `FEATMON_NOW`: leases and delivery claims are between
+    processes alive now, so their expiry is real time, read afresh at every try (a clock
+    frozen at process start would never see another run's lease expire)."""
+    return dt.datetime.now(dt.UTC)
+
+
 class LogFormatter(logging.Formatter):
     """Log lines stamped like every machine-read time (ISO 8601 UTC with `Z`), not in the
     host's local time without a zone: logs from a container, a laptop and Cloud Run agree."""

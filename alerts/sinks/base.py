@@ -71,10 +71,15 @@ class Delivery:
     ref: str | None = None  # sink-specific, opaque to everyone else
     error: str = ""  # for on-call: never contains a secret
     retryable: bool = True  # False: a person must fix something (token, URL, channel)
+    # The sink asked to be left alone this long (a 429's Retry-After): the run defers the
+    # rest of its notifications to the next run rather than sleeping or looping.
+    retry_after_s: float | None = None
 
 
 class Sink(Protocol):
-    """A transport. `deliver` must not raise for transport failures: it reports them."""
+    """A transport. `deliver` must not raise for transport failures: it reports them, and
+    returns within the sink's own per-call timeout (a hung peer must not hold the run: the
+    caller's `DeliveryBudget` stops calling a sink after its first transient failure)."""
 
     name: str
 

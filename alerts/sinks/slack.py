@@ -2,11 +2,15 @@
 
 Bot token (chat.postMessage / chat.update / thread replies: one message per group, edited in
 place, a reply per change) or an incoming webhook (posts only: no edits, no threads, so each
-change re-posts the group, growth alone waits for the next change or repeat). 429s wait for
-Retry-After, 5xx and connection errors are retried a few times;
-a failure is returned as a `Delivery` the caller keeps pending and retries next run, and
-errors a human must fix (bad token, unknown channel) say so and are marked not retryable.
-The token never appears in any message this module produces.
+change re-posts the group, growth alone waits for the next change or repeat). Every call is
+bounded by `timeout_s`. The slack-sdk's retry handlers are set explicitly: by default the SDK
+retries connection errors once (a refused or timed-out call then costs twice), and its
+rate-limit handler would sleep Retry-After inside the run. Here only a connection reset
+before Slack answered is retried (`max_retries`); a 429 returns its Retry-After, and a 5xx,
+a timeout or a refused connection return at once: the caller stops calling Slack for this
+run and the notification log retries next run. Errors a human must fix (bad token, unknown
+channel) say so and are marked not retryable. The token never appears in any message this
+module produces.
 """
 
 from __future__ import annotations
@@ -14,18 +18,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from http.client import RemoteDisconnected
 from typing import Any
 
 from slack_sdk import WebClient, WebhookClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
+from slack_sdk.http_retry.handler import RetryHandler
 
+from alerts import health
 from alerts.grouping import SEVERITY_RANK, worst_severity
 from alerts.sinks.base import Attachment, Delivery, Envelope
 from alerts.sinks.slack_message import SlackMessage, change_reply, group_message
@@ -59,7 +63,8 @@ class SlackSettings:
         }
     )
     runbook_url: str | None = None
-    max_retries: int = 2
+    max_retries: int = 2  # connection resets only (see the module docstring)
+    timeout_s: float = 10.0  # per call
     # Upload the game date's timeline PNG into a new alert's thread (needs files:write).
     attach_timeline: bool = False
     # The config's `timezone`: every time a message shows is in it, with its abbreviation.
@@ -75,20 +80,27 @@ class SlackSink:
         if bool(settings.token) == bool(settings.webhook_url):
             raise ValueError("give exactly one of a bot token or a webhook URL")
         self.settings = settings
-        handlers = [
-            RateLimitErrorRetryHandler(max_retry_count=settings.max_retries),
-            ServerErrorRetryHandler(max_retry_count=settings.max_retries),
-            ConnectionErrorRetryHandler(max_retry_count=settings.max_retries),
+        handlers: list[RetryHandler] = [
+            ConnectionErrorRetryHandler(
+                max_retry_count=settings.max_retries,
+                error_types=[ConnectionResetError, RemoteDisconnected],
+            )
         ]
+        timeout = max(1, math.ceil(settings.timeout_s))  # the SDK takes whole seconds
         self.client: WebClient | None = None
         self.webhook: WebhookClient | None = None
         if settings.token:
             self.client = WebClient(
-                token=settings.token, base_url=settings.base_url, retry_handlers=handlers
+                token=settings.token,
+                base_url=settings.base_url,
+                timeout=timeout,
+                retry_handlers=handlers,
             )
         else:
             assert settings.webhook_url
-            self.webhook = WebhookClient(settings.webhook_url, retry_handlers=handlers)
+            self.webhook = WebhookClient(
+                settings.webhook_url, timeout=timeout, retry_handlers=handlers
+            )
 
     def channel_for(self, severity: str) -> str:
         channels = self.settings.channels
@@ -160,6 +172,47 @@ class SlackSink:
                 return Delivery(ok=True, ref=_ref(channel_id, ts))
         return None
 
+    def health(self, notice: health.HealthNotice) -> Delivery:
+        """featmon's own "cannot run" notice (alerts/health.py) in the critical channel:
+        posted with metadata, bumped in its thread on repeats, edited when resolved."""
+        text, blocks = health.slack_text(notice)
+        message = SlackMessage(text=text, blocks=blocks)
+        earlier = _parse_ref(notice.ref)
+        channel = earlier.get("channel") or self.channel_for("critical")
+        ts = earlier.get("ts")
+        if ts is None or self.client is None:
+            return self._post(channel, message, metadata=health.slack_metadata(notice))
+        if notice.kind == "repeat":
+            return self._post(channel, message, thread_ts=ts, broadcast=True)
+        reply = self._post(channel, message, thread_ts=ts)
+        if not reply.ok:
+            return reply
+        return self._update(channel, ts, message, metadata=health.slack_metadata(notice))
+
+    def find_health(self, since: dt.datetime) -> str | None:
+        """Where the open "cannot run" notice is, if the channel shows one posted since
+        `since` (bot token only; None: none open, or Slack cannot tell)."""
+        if self.client is None:
+            return None
+        try:
+            channel_id = self._channel_id(self.channel_for("critical"))
+            if channel_id is None:
+                return None
+            resp = self.client.conversations_history(
+                channel=channel_id,
+                oldest=str(since.timestamp()),
+                include_all_metadata=True,
+                limit=200,
+            )
+        except (SlackApiError, SlackClientError, OSError):
+            return None
+        for message in resp.get("messages") or []:  # newest first
+            metadata = message.get("metadata") or {}
+            if metadata.get("event_type") == health.EVENT_TYPE:
+                open_ = (metadata.get("event_payload") or {}).get("status") == "firing"
+                return _ref(channel_id, str(message.get("ts"))) if open_ else None
+        return None
+
     def _attach(self, posted: Delivery, attachments: Sequence[Attachment]) -> None:
         """Best effort: the message (which already names `featmon timeline`) is delivered
         whatever happens here, so a failure is logged, never retried or raised."""
@@ -223,31 +276,54 @@ class SlackSink:
         except SlackApiError as e:
             return _api_failure(e, channel)
         except (SlackClientError, OSError) as e:
-            return Delivery(ok=False, error=f"Slack unreachable: {type(e).__name__}")
+            return self._unreachable(e)
         return Delivery(
             ok=True, ref=_ref(str(resp.get("channel") or channel), thread_ts or str(resp.get("ts")))
         )
 
-    def _update(self, channel: str, ts: str, message: SlackMessage) -> Delivery:
+    def _update(
+        self,
+        channel: str,
+        ts: str,
+        message: SlackMessage,
+        *,
+        metadata: dict[str, Any] | None = None,
+    ) -> Delivery:
         assert self.client is not None
         try:
             self.client.chat_update(
-                channel=channel, ts=ts, text=message.text, blocks=message.blocks
+                channel=channel,
+                ts=ts,
+                text=message.text,
+                blocks=message.blocks,
+                metadata=metadata,
             )
         except SlackApiError as e:
             return _api_failure(e, channel)
         except (SlackClientError, OSError) as e:
-            return Delivery(ok=False, error=f"Slack unreachable: {type(e).__name__}")
+            return self._unreachable(e)
         return Delivery(ok=True, ref=_ref(channel, ts))
+
+    def _unreachable(self, e: Exception) -> Delivery:
+        if _timed_out(e):
+            error = f"Slack did not answer within {self.settings.timeout_s:g}s"
+        else:
+            error = f"Slack unreachable: {type(e).__name__}"
+        return Delivery(ok=False, error=error)
 
     def _webhook(self, channel: str, message: SlackMessage) -> Delivery:
         assert self.webhook is not None
         try:
             resp = self.webhook.send(text=message.text, blocks=message.blocks)
         except (SlackClientError, OSError) as e:
-            return Delivery(ok=False, error=f"Slack unreachable: {type(e).__name__}")
+            return self._unreachable(e)
         if resp.status_code == 200:
             return Delivery(ok=True, ref=_ref(channel))
+        if resp.status_code == 429:
+            wait = _retry_after(resp.headers)
+            return Delivery(
+                ok=False, retry_after_s=wait, error=f"Slack webhook rate-limited{_for(wait)}"
+            )
         body = (resp.body or "").strip()[:80]
         permanent = resp.status_code in (400, 403, 404, 410)
         hint = " (check SLACK_WEBHOOK_URL)" if permanent else ""
@@ -301,7 +377,34 @@ def _parse_ref(ref: str | None) -> dict[str, str]:
     return {k: str(v) for k, v in where.items() if v} if isinstance(where, dict) else {}
 
 
+def _timed_out(e: BaseException) -> bool:
+    """A read or connect timeout, however urllib wrapped it."""
+    reason = getattr(e, "reason", None)
+    return isinstance(e, TimeoutError) or isinstance(reason, TimeoutError)
+
+
+def _retry_after(headers: Mapping[str, Any]) -> float | None:
+    for key, value in headers.items():
+        if key.lower() == "retry-after":
+            text = value[0] if isinstance(value, list) and value else value
+            try:
+                return max(0.0, float(text))
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def _for(wait: float | None) -> str:
+    return f" (Retry-After {wait:g}s): deferred to the next run" if wait is not None else ""
+
+
 def _api_failure(e: SlackApiError, channel: str) -> Delivery:
+    status = int(getattr(e.response, "status_code", 200) or 200)
+    if status == 429:
+        wait = _retry_after(e.response.headers or {})
+        return Delivery(ok=False, retry_after_s=wait, error=f"Slack rate-limited{_for(wait)}")
+    if status >= 500:
+        return Delivery(ok=False, error=f"Slack answered {status} (will retry next run)")
     code = str(e.response.get("error") or "unknown_error")
     if code in NEEDS_A_HUMAN:
         return Delivery(

@@ -9,8 +9,9 @@ per alert its `status`, `startsAt`/`endsAt` (RFC 3339 UTC; a firing alert's `end
 zero time, as Alertmanager sends it) and `fingerprint`. Labels with an empty value are left out, as
 Alertmanager does.
 
-A 2xx answer is delivered; a timeout, a refused connection, 408, 429 or 5xx is kept pending
-and retried by the next run; any other answer is reported as needing a person (the URL or a
+A 2xx answer is delivered; a timeout (`timeout_s` per POST), a refused connection, 408, 429
+(its Retry-After reported) or 5xx is kept pending and retried by the next run, never within
+this one; any other answer is reported as needing a person (the URL or a
 header is wrong). Neither the URL nor the header values (tokens) appear in any error: they
 may be secrets.
 """
@@ -23,6 +24,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from alerts import health
 from alerts.content import annotations_of, iso_utc, labels_of
 from alerts.grouping import ordered
 from alerts.lifecycle import Notification
@@ -96,6 +98,14 @@ def payload(
     }
 
 
+def _seconds(header: str | None) -> float | None:
+    """Retry-After in seconds (the HTTP-date form is left to the next run's timing)."""
+    try:
+        return max(0.0, float(header)) if header else None
+    except ValueError:
+        return None
+
+
 class WebhookSink:
     name = "webhook"
 
@@ -123,6 +133,27 @@ class WebhookSink:
             external_url=self.external_url,
             runbook_url=self.runbook_url,
         )
+        return self._post(body)
+
+    def health(self, notice: health.HealthNotice) -> Delivery:
+        """featmon's own "cannot run" notice as an Alertmanager group of one alert."""
+        alert = health.webhook_alert(notice)
+        return self._post(
+            {
+                "version": "4",
+                "groupKey": group_key(alert["labels"]),
+                "truncatedAlerts": 0,
+                "status": alert["status"],
+                "receiver": self.receiver,
+                "groupLabels": alert["labels"],
+                "commonLabels": alert["labels"],
+                "commonAnnotations": alert["annotations"],
+                "externalURL": self.external_url,
+                "alerts": [alert],
+            }
+        )
+
+    def _post(self, body: dict[str, Any]) -> Delivery:
         request = urllib.request.Request(
             self.url,
             data=json.dumps(body).encode(),
@@ -133,16 +164,30 @@ class WebhookSink:
                 "User-Agent": "featmon",
             },
         )
+        retry_after: str | None = None
         try:
             with _OPENER.open(request, timeout=self.timeout_s) as response:
                 status = int(response.status)
         except urllib.error.HTTPError as e:
             status = int(e.code)
+            retry_after = e.headers.get("Retry-After") if e.headers else None
         except (urllib.error.URLError, OSError) as e:  # refused, DNS, timeout
             reason = getattr(e, "reason", e)
+            if isinstance(reason, TimeoutError):
+                return Delivery(
+                    ok=False, error=f"webhook did not answer within {self.timeout_s:g}s"
+                )
             return Delivery(ok=False, error=f"webhook unreachable: {type(reason).__name__}")
         if 200 <= status < 300:
             return Delivery(ok=True)
+        if status == 429:
+            wait = _seconds(retry_after)
+            later = f" (Retry-After {wait:g}s)" if wait is not None else ""
+            return Delivery(
+                ok=False,
+                retry_after_s=wait,
+                error=f"webhook answered 429{later}: deferred to the next run",
+            )
         if status >= 500 or status in RETRYABLE_STATUS:
             return Delivery(ok=False, error=f"webhook answered {status} (will retry)")
         return Delivery(

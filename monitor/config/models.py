@@ -157,9 +157,16 @@ class StateConfig(Strict):
     """Where alert state and the notification log live: a schema in the DuckDB warehouse."""
 
     dataset: Identifier = "featmon_state"
-    # How long a run waits for another run (the DuckDB write lock, the notification lease)
-    # before giving up loudly (exit 3).
+    # How long a run waits for another run: for the DuckDB write lock (then it gives up
+    # loudly, exit 3), and for the notification lease (then it leaves notifying to the
+    # holder and says so, exit 0).
     wait_s: Annotated[float, Field(ge=0, le=600)] = 30.0
+    # Where a run remembers the "featmon cannot run" notice it sent while the state above
+    # was unavailable (relative to the config file): kept apart from the warehouse so the
+    # notice is deduplicated and resolved without it. Point it at a mounted volume where
+    # the local disk does not outlive a run (a Cloud Run job): Slack's message metadata
+    # is also consulted there.
+    health_file: str = ".featmon/health.json"
 
 
 class SilenceRule(Strict):
@@ -194,6 +201,12 @@ class SlackConfig(Strict):
     webhook_url: SecretStr | None = None
     base_url: str = "https://slack.com/api/"
     channels: dict[Severity, str] = Field(default_factory=_default_channels)
+    # Per Web API call (and incoming-webhook post): a hung Slack costs a run this long once,
+    # then the run stops calling Slack until the next run (alerts.delivery_deadline).
+    timeout: Duration = "10s"
+    # Immediate retries of a call whose connection was reset before Slack answered. Never
+    # for 429 (Retry-After defers to the next run), 5xx or a timeout: those stop Slack
+    # for this run and the notification log retries next run.
     max_retries: Annotated[int, Field(ge=0, le=10)] = 2
     # Upload the timeline PNG into a new alert's thread (bot token with files:write, and
     # `history` on); otherwise the message links the `featmon timeline` command.
@@ -264,6 +277,7 @@ class CloudMonitoringConfig(Strict):
     location: str = "us-west2"  # the Cloud Run job's region, for the cloud_run_job resource
     # host:port of a plaintext gRPC MetricService (tests); unset means Google's endpoint.
     endpoint: str | None = None
+    timeout: Duration = "10s"  # per call; a failed write is reported, never retried in-run
 
 
 class CloudLoggingConfig(Strict):
@@ -273,6 +287,9 @@ class CloudLoggingConfig(Strict):
 
 class AlertsConfig(Strict):
     repeat_interval: Duration = "4h"
+    # All of a run's deliveries together (sends, lookups, uploads): what is not delivered
+    # by then stays pending for the next run. Well under the schedule interval.
+    delivery_deadline: Duration = "60s"
     # Alerts with equal values of these labels share one message (alerts/grouping.py);
     # "cannot run" alerts are grouped by their cause whatever this says.
     group_by: list[GroupLabel] = Field(default_factory=lambda: list(DEFAULT_GROUP_BY))

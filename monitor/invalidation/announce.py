@@ -3,18 +3,22 @@
 Called right after the history recorded a run's versions (monitor/pipeline/cycle.py, so
 `featmon check`, every daemon cycle and `featmon snapshot`), in the same warehouse session
 and under the `invalidation` lease (two overlapping runs: the second waits, then finds the
-first's rows). For each target: the versions of dates from today (in `timezone`) recorded
-within `catch_up` and not logged for it yet are logged as pending (the intent), then every
-unsent row is published in write order per game date, each marked `sending` before and
-`sent` after. A failed publish keeps the row pending (and holds back the later versions of
-that date, to keep their order); a crash between publish and mark leaves `sending`, which
-the next run publishes again: at most one duplicate per crash, the reason subscribers
-deduplicate on (game_date, fingerprint).
+first's rows; one that waits `state.wait_s` in vain leaves announcing to the holder, and
+what it recorded is announced by the next run, within `catch_up`). The lease works like the
+notification lease (monitor/pipeline/notify.py: real clock at every try, free at once when
+released, a database error raised as itself). For each target: the versions of dates from
+today (in `timezone`) recorded within `catch_up` and not logged for it yet are logged as
+pending (the intent), then every unsent row is published in write order per game date, each
+marked `sending` before and `sent` after. A failed publish keeps the row pending (and holds
+back the later versions of that date, to keep their order); a crash between publish and
+mark leaves `sending`, which the next run publishes again: at most one duplicate per crash,
+the reason subscribers deduplicate on (game_date, fingerprint).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,6 +35,8 @@ from monitor.warehouse.base import Warehouse
 CRASH_AFTER_PUBLISH = "FEATMON_FAULT_CRASH_AFTER_PUBLISH"
 LEASE = "invalidation"
 
+_log = logging.getLogger("featmon.invalidation")
+
 
 @dataclass
 class Announced:
@@ -39,6 +45,8 @@ class Announced:
     pending: int = 0
     expired: int = 0
     problems: list[str] = field(default_factory=list)  # new errors, each reported once
+    # The run that held the invalidation lease for all of `state.wait_s`: it announces.
+    left_to: str | None = None
 
 
 def announce(
@@ -59,7 +67,14 @@ def announce(
     report = Announced()
     publishers = publishers_from(config, env)
     try:
-        with lease(state, now, config.state.wait_s, name=LEASE):
+        with lease(state, config.state.wait_s, name=LEASE) as held:
+            if not held:
+                report.left_to = state.holder_of(LEASE) or "another run"
+                _log.info(
+                    "another featmon run (%s) holds the invalidation lease: it announces",
+                    report.left_to,
+                )
+                return report
             versions = log.candidates(today, since)
             for publisher in publishers:
                 events = new_events(versions, log.announced(today, publisher.name), since, table)

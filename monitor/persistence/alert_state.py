@@ -9,7 +9,15 @@ parameters, run through the warehouse adapter (DuckDB transpiles it, MERGE inclu
 Notification rows move pending -> sending -> sent. `sending` is written just before a
 sink is called and `sent` (with the sink's delivery reference, opaque here) just after, so
 a row found in `sending` by a later run marks a crash in between: that run asks the sink
-for the message before re-sending (see alerts/dispatch.py).
+for the message before re-sending (see alerts/dispatch.py). Marking a row `sending` is a
+claim by one run (`claimed_by`, until `claimed_until` in real time): a compare-and-set on
+the row as read, so two runs never both send it; a row another live run has claimed is
+reported `in_flight` and left to it.
+
+The notification lease serialises the lifecycle (read the state, decide, save, record the
+intent); it is held for those few statements only, never while a sink is called. Its
+expiry is real time read at each try (`monitor.clock.real_now`), a release makes it free
+at once, and a holder known dead (a killed process on this host) is taken over.
 """
 
 from __future__ import annotations
@@ -25,8 +33,23 @@ from alerts.dispatch import LoggedNotification, group_of
 from alerts.lifecycle import AlertState, Notification
 from alerts.silences import Silence
 from checks.query.sql import Params, ParamType, Query, table_ref
+from monitor.clock import real_now
+from monitor.persistence.holders import known_dead, new_holder
 from monitor.persistence.tables import ensure_tables, insert_sql
 from monitor.warehouse.base import QueryError, Warehouse
+
+# A released lease expires at the epoch: free for any waiter, whatever its clock says.
+RELEASED = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# How long a claim on a row being sent holds before a later run may take it as a crash.
+CLAIM_TTL = dt.timedelta(minutes=5)
+
+
+def lost_race(e: QueryError) -> bool:
+    """A statement that failed because another run's statement won (BigQuery serialises
+    concurrent DML on a table and fails the loser), not because the store is broken."""
+    text = str(e).lower()
+    return any(word in text for word in ("concurrent", "serialize", "conflict"))
+
 
 _STATE_COLUMNS: dict[str, ParamType] = {
     "fingerprint": "STRING",
@@ -56,6 +79,8 @@ _NOTIFICATION_COLUMNS: dict[str, ParamType] = {
     "ref": "STRING",  # where the sink delivered it: the sink's own, opaque reference
     "error": "STRING",
     "payload": "STRING",
+    "claimed_by": "STRING",  # the run that marked it `sending`
+    "claimed_until": "TIMESTAMP",  # real time: after this a `sending` row is a crash
     "group_id": "STRING",  # the alert's group: its notifications are delivered together
 }
 _LEASE_COLUMNS: dict[str, ParamType] = {
@@ -74,9 +99,18 @@ _SILENCE_COLUMNS: dict[str, ParamType] = {
 
 
 class StateStore:
-    def __init__(self, wh: Warehouse, dataset: str) -> None:
+    def __init__(
+        self,
+        wh: Warehouse,
+        dataset: str,
+        *,
+        holder: str | None = None,
+        claim_ttl: dt.timedelta = CLAIM_TTL,
+    ) -> None:
         self.wh = wh
         self.dataset = dataset  # a validated identifier
+        self.holder = holder or new_holder()  # this run, in leases and claims
+        self.claim_ttl = claim_ttl
         self.alerts = table_ref(f"{dataset}.alerts")
         self.notifications = table_ref(f"{dataset}.notifications")
         self.silences_table = table_ref(f"{dataset}.silences")
@@ -104,34 +138,49 @@ class StateStore:
     # Lease -------------------------------------------------------------------------------
 
     def acquire(self, name: str, holder: str, now: dt.datetime, ttl: dt.timedelta) -> bool:
-        """Take the named lease if it is free, expired or already ours (a conditional MERGE),
-        then read back who holds it: two overlapping runs cannot both win."""
+        """Take the named lease if it is free, expired, held by a run known dead or already
+        ours (a conditional MERGE), then read back who holds it: two overlapping runs cannot
+        both win. `now` is the real clock at this try. A database error is raised as what
+        it is; only losing a concurrent write to another run is a plain False."""
+        params = Params()
+        current = self._run(
+            f"SELECT holder FROM {self.leases} WHERE name = {params.string('name', name)}", params
+        )
+        dead = current[0]["holder"] if current and known_dead(current[0]["holder"]) else ""
         params = Params()
         p_name, p_holder = params.string("name", name), params.string("holder", holder)
+        p_dead = params.string("dead", dead)  # "" matches no holder: none is dead
         p_now = params.add("now", now, "TIMESTAMP")
         p_until = params.add("until", now + ttl, "TIMESTAMP")
         try:
             self._run(
                 f"MERGE {self.leases} AS T USING (SELECT {p_name} AS name) AS S "
                 "ON T.name = S.name "
-                f"WHEN MATCHED AND (T.expires_at <= {p_now} OR T.holder = {p_holder}) "
+                f"WHEN MATCHED AND (T.expires_at <= {p_now} OR T.holder = {p_holder} "
+                f"OR T.holder = {p_dead}) "
                 f"THEN UPDATE SET holder = {p_holder}, expires_at = {p_until} "
                 f"WHEN NOT MATCHED THEN INSERT (name, holder, expires_at) "
                 f"VALUES ({p_name}, {p_holder}, {p_until})",
                 params,
             )
-        except QueryError:
-            return False  # a concurrent MERGE won the race (BigQuery serialises them)
+        except QueryError as e:
+            if lost_race(e):
+                return False
+            raise
+        return self.holder_of(name) == holder
+
+    def holder_of(self, name: str) -> str | None:
         params = Params()
         rows = self._run(
             f"SELECT holder FROM {self.leases} WHERE name = {params.string('name', name)}", params
         )
-        return bool(rows) and rows[0]["holder"] == holder
+        return str(rows[0]["holder"]) if rows else None
 
-    def release(self, name: str, holder: str, now: dt.datetime) -> None:
+    def release(self, name: str, holder: str) -> None:
+        """Free the lease at once (expired at the epoch), if `holder` still has it."""
         params = Params()
         self._run(
-            f"UPDATE {self.leases} SET expires_at = {params.add('now', now, 'TIMESTAMP')} "
+            f"UPDATE {self.leases} SET expires_at = {params.add('gone', RELEASED, 'TIMESTAMP')} "
             f"WHERE name = {params.string('name', name)} "
             f"AND holder = {params.string('holder', holder)}",
             params,
@@ -187,6 +236,8 @@ class StateStore:
                 "ref": None,
                 "error": "",
                 "payload": notification_to_json(note),
+                "claimed_by": None,
+                "claimed_until": None,
                 "group_id": group_of(note),
             }
             for note in notes
@@ -202,7 +253,17 @@ class StateStore:
             "AND status != 'sent' ORDER BY created_at, id",
             params,
         )
-        return [_logged(r) for r in rows]
+        now = real_now()
+        return [
+            _logged(r, in_flight=self._claimed_elsewhere(r, now) and r["status"] == "sending")
+            for r in rows
+        ]
+
+    def _claimed_elsewhere(self, row: dict[str, Any], now: dt.datetime) -> bool:
+        holder, until = row.get("claimed_by"), row.get("claimed_until")
+        return bool(
+            holder and holder != self.holder and until and until > now and not known_dead(holder)
+        )
 
     def _update(
         self, row_id: str, now: dt.datetime, sets: dict[str, tuple[Any, ParamType]], extra: str = ""
@@ -220,8 +281,38 @@ class StateStore:
             params,
         )
 
-    def mark_sending(self, row_id: str, now: dt.datetime) -> None:
-        self._update(row_id, now, {"status": ("sending", "STRING")}, "attempts = attempts + 1")
+    def claim(self, row: LoggedNotification, now: dt.datetime) -> bool:
+        """Mark `row` `sending` for this run, only if it is still as read (same status, same
+        claimant): a compare-and-set, then read back. Expiry is real time."""
+        params = Params()
+        sets = ", ".join(
+            [
+                f"status = {params.string('sending', 'sending')}",
+                "attempts = attempts + 1",
+                f"updated_at = {params.add('now', now, 'TIMESTAMP')}",
+                f"claimed_by = {params.string('holder', self.holder)}",
+                f"claimed_until = {params.add('until', real_now() + self.claim_ttl, 'TIMESTAMP')}",
+            ]
+        )
+        try:
+            self._run(
+                f"UPDATE {self.notifications} SET {sets} "
+                f"WHERE id = {params.string('id', row.id)} "
+                f"AND status = {params.string('was', row.status)} "
+                f"AND COALESCE(claimed_by, '') = {params.string('by', row.claimed_by)}",
+                params,
+            )
+        except QueryError as e:
+            if lost_race(e):
+                return False
+            raise
+        params = Params()
+        found = self._run(
+            f"SELECT status, claimed_by FROM {self.notifications} "
+            f"WHERE id = {params.string('id', row.id)}",
+            params,
+        )
+        return bool(found) and found[0]["claimed_by"] == self.holder
 
     def mark_sent(self, row_id: str, ref: str | None, now: dt.datetime) -> None:
         self._update(
@@ -336,7 +427,7 @@ def _state(row: dict[str, Any]) -> AlertState:
     return AlertState(**values)
 
 
-def _logged(row: dict[str, Any]) -> LoggedNotification:
+def _logged(row: dict[str, Any], *, in_flight: bool = False) -> LoggedNotification:
     return LoggedNotification(
         id=row["id"],
         sink=row["sink"],
@@ -346,4 +437,6 @@ def _logged(row: dict[str, Any]) -> LoggedNotification:
         ref=row["ref"],
         error=row["error"] or "",
         note=notification_from_json(row["payload"]),
+        claimed_by=row.get("claimed_by") or "",
+        in_flight=in_flight,
     )

@@ -4,9 +4,16 @@ timeline shows when alerts fired and resolved); otherwise `featmon check` stays 
 
 Sinks never run SQL. What a message attaches (the timeline PNG of a newly firing date:
 three queries and matplotlib) is rendered first, outside the notification lease, from a read
-of the state; then, under the lease, the lifecycle runs for real, the new state is saved, and
-the notifications are recorded and delivered (alerts/dispatch.py). Resolutions get the date's
-graded outcome there (one small query, only when a dated alert resolves).
+of the state. Then, under the lease (a few statements), the lifecycle runs for real, the new
+state is saved and the notifications are recorded as pending: the intent. The lease is
+released and the warehouse closed before any sink is called; delivery then claims each row
+as it sends it and records the outcome (alerts/dispatch.py), opening an embedded warehouse
+only for each of those writes, within one delivery deadline. So no warehouse lock or lease
+is held while waiting on the network. Resolutions get the date's graded outcome (one small
+query, only when a dated alert resolves).
+
+A run that cannot get the lease within `state.wait_s` leaves notifying to the run that
+holds it and says so: the holder's state already covers what this run would have sent.
 """
 
 from __future__ import annotations
@@ -14,66 +21,71 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import os
-import socket
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from alerts.dispatch import DispatchReport, dispatch
+from alerts.dispatch import DeliveryBudget, DispatchReport, NotificationLog, dispatch
 from alerts.lifecycle import AlertState, Notification, RunScope, Transition, evaluate
 from alerts.silences import Inhibit, Silence
-from alerts.sinks.base import Attachment
+from alerts.sinks.base import Attachment, Sink
 from checks.durations import parse_duration
 from checks.times import localized
-from monitor.clock import now_utc
+from monitor.clock import now_utc, real_now
 from monitor.config import Config
 from monitor.persistence.alert_state import StateStore
+from monitor.persistence.brief_log import BriefLog
 from monitor.pipeline.cycle import RunReport
 from monitor.pipeline.impact import run_impact
 from monitor.pipeline.sinks import attaches_timeline, has_sinks, sinks_from
 from monitor.pipeline.window import DateWindow
-from monitor.warehouse import Warehouse, WarehouseError, open_for_reading, open_for_writing
+from monitor.warehouse import (
+    Warehouse,
+    WarehouseError,
+    capabilities,
+    open_for_reading,
+    open_for_writing,
+)
 
 log = logging.getLogger("featmon.notify")
 
 LEASE = "notify"
-# A notify phase takes seconds; a crashed holder blocks this long.
+# The lease covers reading the state, deciding and recording (seconds at most, no network
+# call to a sink): a crashed holder on another host blocks this long at most.
 LEASE_TTL = dt.timedelta(minutes=2)
-
-
-class LeaseBusy(WarehouseError):
-    """Another run holds the notification lease for longer than we wait."""
+LEASE_POLL_S = 0.2
 
 
 @contextlib.contextmanager
-def lease(
-    store: StateStore, now: dt.datetime, max_wait_s: float, name: str = LEASE
-) -> Iterator[None]:
-    """One run at a time decides and sends notifications (a Scheduler retry or a manual
-    run overlapping the scheduled one): the second waits, then sees the first's state.
-    (`name`: another lease on the same table, e.g. the invalidation signal's.)"""
-    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+def lease(store: StateStore, max_wait_s: float, name: str = LEASE) -> Iterator[bool]:
+    """One run at a time decides and records notifications (a Scheduler retry or a manual
+    run overlapping the scheduled one), or announces store versions (`name`: another lease
+    on the same table, the invalidation signal's). Yields True once held, the expiry taken
+    from the real clock at every try; False when another run kept it for `max_wait_s` (this
+    run then leaves that work to that run). Database errors propagate as themselves."""
     deadline = time.monotonic() + max_wait_s
-    while not store.acquire(name, holder, now, LEASE_TTL):
+    logged = False
+    while not store.acquire(name, store.holder, real_now(), LEASE_TTL):
         if time.monotonic() > deadline:
-            raise LeaseBusy(
-                f"another featmon run holds the notification lease; gave up after {max_wait_s:g}s"
-            )
-        log.info("another featmon run holds the %s lease; waiting for it", name)
-        time.sleep(1.0)
+            yield False
+            return
+        if not logged:
+            log.info("another featmon run holds the %s lease; waiting for it", name)
+            logged = True
+        time.sleep(LEASE_POLL_S)
     try:
-        yield
+        yield True
     finally:
-        store.release(name, holder, now)
+        store.release(name, store.holder)
 
 
-def open_state(config: Config) -> tuple[Warehouse, StateStore]:
+def open_state(
+    config: Config, claim_ttl: dt.timedelta | None = None
+) -> tuple[Warehouse, StateStore]:
     """The warehouse, opened for writing, and the state store in it. Another featmon (or the
     pipeline) holding the embedded DuckDB file's write lock is waited for, not failed on."""
     wh = open_for_writing(config)
-    store = StateStore(wh, config.state.dataset)
+    store = StateStore(wh, config.state.dataset, claim_ttl=claim_ttl or _claim_ttl(config))
     try:
         store.ensure()
     except Exception:
@@ -82,10 +94,22 @@ def open_state(config: Config) -> tuple[Warehouse, StateStore]:
     return wh, store
 
 
+def _deadline_s(config: Config) -> float:
+    return parse_duration(config.alerts.delivery_deadline).total_seconds()
+
+
+def _claim_ttl(config: Config) -> dt.timedelta:
+    """How long a row being sent stays this run's: the delivery deadline, the longest one
+    call can add to it, and a wait for the write lock to record the outcome."""
+    return dt.timedelta(seconds=_deadline_s(config) + config.state.wait_s + 60)
+
+
 @dataclass
 class Notified:
     delivery: DispatchReport
     resolved: list[AlertState]  # alerts this run resolved (for the run log)
+    # The run that held the notification lease for all of `state.wait_s`: it notifies.
+    left_to: str | None = None
 
 
 def notify(config: Config, report: RunReport, now: dt.datetime, scope: RunScope) -> Notified | None:
@@ -99,14 +123,46 @@ def notify(config: Config, report: RunReport, now: dt.datetime, scope: RunScope)
     )
     sinks = sinks_from(config)
     wh, store = open_state(config)
-    with wh, lease(store, now, config.state.wait_s):
+    with wh, lease(store, config.state.wait_s) as held:
+        if not held:
+            return Notified(DispatchReport(), [], left_to=store.holder_of(LEASE) or "another run")
         transition = _evaluate(
             config, report, now, scope, store.firing(), store.active_silences(now)
         )
         store.save(transition.states.values())
         resolved = [s for s in transition.states.values() if s.status == "resolved"]
         notes = with_outcomes(config, wh, transition.notifications) if sinks else []
-        return Notified(dispatch(store, sinks, notes, now, attachments), resolved)
+        store.record(notes, [s.name for s in sinks], now)
+    # Lease released, warehouse closed: now the network.
+    return Notified(deliver(config, sinks, store.holder, now, attachments), resolved)
+
+
+def deliver(
+    config: Config,
+    sinks: Sequence[Sink],
+    holder: str,
+    now: dt.datetime,
+    attachments: dict[str, list[Attachment]] | None = None,
+) -> DispatchReport:
+    """Everything pending for `sinks`, within `alerts.delivery_deadline`, holding no lock
+    or lease while a sink is called."""
+    if not sinks:
+        return DispatchReport()
+    budget = DeliveryBudget(deadline_s=_deadline_s(config))
+    with _delivery_log(config, holder) as delivery_log:
+        return dispatch(delivery_log, sinks, [], now, attachments, budget)
+
+
+@contextlib.contextmanager
+def _delivery_log(config: Config, holder: str) -> Iterator[NotificationLog]:
+    """The log for the delivery phase: an embedded file opened per write (its lock shuts
+    out every other process), a remote warehouse kept open (it has no such lock)."""
+    ttl = _claim_ttl(config)
+    if capabilities(config).embedded_file:
+        yield BriefLog(lambda: open_for_writing(config), config.state.dataset, holder, ttl)
+        return
+    with open_for_writing(config) as wh:
+        yield StateStore(wh, config.state.dataset, holder=holder, claim_ttl=ttl)
 
 
 def render_attachments(
@@ -181,11 +237,11 @@ def flush_pending(config: Config) -> None:
         return
     try:
         wh, store = open_state(config)
+        wh.close()  # the tables exist; delivery opens what it needs
+        report = deliver(config, sinks_from(config), store.holder, now_utc())
     except WarehouseError as e:
         log.warning("could not flush pending notifications: %s", e)
         return
-    with wh:
-        report = dispatch(store, sinks_from(config), [], now_utc())
     log.info("flushed pending notifications: sent=%d still pending=%d", report.sent, report.pending)
 
 

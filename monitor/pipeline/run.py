@@ -19,6 +19,7 @@ from monitor.clock import now_utc
 from monitor.config import Config
 from monitor.pipeline.cycle import RunReport, run_cycle
 from monitor.pipeline.notify import notify, preview
+from monitor.pipeline.outage import announce_outage, announce_recovery
 from monitor.pipeline.window import DateWindow
 from monitor.telemetry.publish import log_run, publish_metrics
 from monitor.warehouse import WarehouseError
@@ -36,6 +37,10 @@ class RunOutcome:
     would_notify: list[Notification] = field(default_factory=list)
     state_error: str | None = None
     metric_problems: list[str] = field(default_factory=list)
+    # Another run held the notification lease throughout: it notifies, this run did not.
+    left_to: str | None = None
+    # The "featmon cannot run" notice (state unavailable) or its resolution, undelivered.
+    health_problems: list[str] = field(default_factory=list)
 
     def problems(self) -> list[str]:
         """Everything that went wrong without stopping the run, in the order it happened,
@@ -43,11 +48,22 @@ class RunOutcome:
         out = []
         if self.state_error is not None:
             out.append(f"alert state unavailable, nothing notified this run: {self.state_error}")
+        out += self.health_problems
         out += self.report.problems
+        if self.left_to is not None:
+            out.append(
+                f"another featmon run ({self.left_to}) holds the notification lease: "
+                "this run leaves notifying to it"
+            )
         if self.delivery is not None:
             out += [
                 f"notification not delivered (kept pending): {p}" for p in self.delivery.problems
             ]
+            if self.delivery.elsewhere:
+                out.append(
+                    f"{self.delivery.elsewhere} notification(s) being sent by another featmon "
+                    "run right now: left to it"
+                )
         out += [f"metrics not written: {p}" for p in self.metric_problems]
         return out
 
@@ -93,8 +109,12 @@ def run_once(
     except WarehouseError as e:  # e.g. another process holds the DuckDB write lock
         outcome.state_error = str(e)
         notified = None
+    if outcome.state_error is not None:  # said anyway, remembered outside the warehouse
+        outcome.health_problems = announce_outage(config, outcome.state_error, now)
     if notified is not None:
         outcome.delivery, outcome.resolved = notified.delivery, notified.resolved
+        outcome.left_to = notified.left_to
+        outcome.health_problems = announce_recovery(config, now)
     log_run(config, report, outcome.resolved, now, log_format)
     outcome.metric_problems = publish_metrics(config, report, now)
     return outcome

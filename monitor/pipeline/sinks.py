@@ -139,6 +139,7 @@ def _slack(config: Config, slack: SlackConfig, env: Mapping[str, str]) -> Sink:
         channels={str(k): v for k, v in slack.channels.items()},
         runbook_url=config.alerts.runbook_url,
         max_retries=slack.max_retries,
+        timeout_s=parse_duration(slack.timeout).total_seconds(),
         attach_timeline=slack.attach_timeline,
         zone=config.zone(),
         steps=step_context(config),

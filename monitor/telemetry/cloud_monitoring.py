@@ -42,6 +42,9 @@ class MonitoringSettings:
     project: str
     location: str = "us-west2"  # for the cloud_run_job resource
     min_interval_s: float = 10.0  # the API's sampling period: never write a series faster
+    # Per call: a hung endpoint costs the run this long at most, then DeadlineExceeded is
+    # reported like any failed write (metrics never block alerting).
+    timeout_s: float = 10.0
 
 
 @dataclass
@@ -106,7 +109,9 @@ class CloudMonitoringSink:
                 ],
             )
             self.client.create_metric_descriptor(
-                name=self.project_path, metric_descriptor=descriptor
+                name=self.project_path,
+                metric_descriptor=descriptor,
+                timeout=self.settings.timeout_s,
             )
         self._descriptors_ready = True
 
@@ -147,7 +152,9 @@ class CloudMonitoringSink:
             batch = series[start : start + MAX_SERIES_PER_REQUEST]
             try:
                 self.client.create_time_series(
-                    name=self.project_path, time_series=[s for _, s in batch]
+                    name=self.project_path,
+                    time_series=[s for _, s in batch],
+                    timeout=self.settings.timeout_s,
                 )
             except gexc.GoogleAPICallError as e:
                 report.errors.append(f"writing {len(batch)} series failed: {e.message or e}")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from alerts.lifecycle import AlertState
 from alerts.model import alerts_from
+from checks.durations import parse_duration
 from monitor.config import Config
 from monitor.pipeline.cycle import RunReport
 
@@ -32,7 +33,8 @@ def publish_metrics(config: Config, report: RunReport, now: dt.datetime) -> list
     try:
         key = (cm.project, cm.location, cm.endpoint)
         if key not in _SINKS:
-            _SINKS[key] = _monitoring_sink(cm.project, cm.location, cm.endpoint)
+            timeout_s = parse_duration(cm.timeout).total_seconds()
+            _SINKS[key] = _monitoring_sink(cm.project, cm.location, cm.endpoint, timeout_s)
         today = now.astimezone(config.zone()).date()
         published = _SINKS[key].publish(report.results, today, report.duration_s, now)
     except Exception as e:  # credentials missing, etc.: metrics never block alerting
@@ -40,7 +42,9 @@ def publish_metrics(config: Config, report: RunReport, now: dt.datetime) -> list
     return [f"cloud_monitoring: {problem}" for problem in published.errors]
 
 
-def _monitoring_sink(project: str, location: str, endpoint: str | None) -> CloudMonitoringSink:
+def _monitoring_sink(
+    project: str, location: str, endpoint: str | None, timeout_s: float
+) -> CloudMonitoringSink:
     """Google's endpoint, or a plaintext gRPC MetricService at `endpoint` (tests)."""
     from monitor.telemetry.cloud_monitoring import CloudMonitoringSink, MonitoringSettings
 
@@ -56,7 +60,8 @@ def _monitoring_sink(project: str, location: str, endpoint: str | None) -> Cloud
         client = monitoring_v3.MetricServiceClient(
             transport=MetricServiceGrpcTransport(channel=channel)
         )
-    return CloudMonitoringSink(MonitoringSettings(project, location), client)
+    settings = MonitoringSettings(project, location, timeout_s=timeout_s)
+    return CloudMonitoringSink(settings, client)
 
 
 def log_run(

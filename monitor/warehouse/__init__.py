@@ -21,6 +21,7 @@ __all__ = [
     "WarehouseError",
     "WarehouseUnavailable",
     "capabilities",
+    "is_lock_conflict",
     "missing_warehouse",
     "open_for_reading",
     "open_for_writing",
@@ -48,6 +49,11 @@ def open_warehouse(config: Config, *, read_only: bool = True) -> Warehouse:
     )
 
 
+def is_lock_conflict(message: str) -> bool:
+    """The embedded file is held by another process (transient), not broken."""
+    return "lock" in message.lower()
+
+
 def open_waiting_for_lock(
     open_: Callable[[], Warehouse], wait_s: float, poll_s: float, on_wait: str = ""
 ) -> Warehouse:
@@ -59,7 +65,7 @@ def open_waiting_for_lock(
         try:
             return open_()
         except WarehouseError as e:
-            if "lock" not in str(e).lower() or time.monotonic() > deadline:
+            if not is_lock_conflict(str(e)) or time.monotonic() > deadline:
                 raise
             if on_wait and not logged:
                 log.info(on_wait)

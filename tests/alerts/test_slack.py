@@ -155,24 +155,29 @@ def test_repeat_bumps_the_thread_visible_in_the_channel(slack: SlackStandIn) -> 
     assert bump["thread_ts"] == first_ts and bump["reply_broadcast"] is True
 
 
-def test_rate_limit_waits_for_retry_after_then_succeeds(slack: SlackStandIn) -> None:
+def test_a_rate_limit_is_reported_with_its_retry_after_not_slept_on(
+    slack: SlackStandIn,
+) -> None:
+    """429: one call, and Retry-After handed back (the run defers to its next run)."""
     slack.fail_next(
         "chat.postMessage",
-        (429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "0"}),
+        (429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "30"}),
     )
-    delivery = sink(slack).deliver(env(firing()))
-    assert delivery.ok and where(delivery.ref)["ts"] == slack.messages[0]["ts"]
-    assert [(c["method"], c["status"]) for c in slack.calls] == [
-        ("chat.postMessage", 429),
-        ("chat.postMessage", 200),
-    ]
+    delivery = sink(slack, max_retries=2).deliver(env(firing()))
+    assert (delivery.ok, delivery.retryable, delivery.retry_after_s) == (False, True, 30.0)
+    assert delivery.error == "Slack rate-limited (Retry-After 30s): deferred to the next run"
+    assert [(c["method"], c["status"]) for c in slack.calls] == [("chat.postMessage", 429)]
+    assert sink(slack).deliver(env(firing())).ok  # the next run's call goes through
 
 
-def test_server_errors_are_retried_then_reported_as_retryable(slack: SlackStandIn) -> None:
+def test_server_errors_are_reported_as_retryable_without_retrying_in_the_run(
+    slack: SlackStandIn,
+) -> None:
     slack.down = True  # every call answered 503
     delivery = sink(slack, max_retries=2).deliver(env(firing()))
     assert not delivery.ok and delivery.retryable
-    assert slack.refused == ["chat.postMessage"] * 3
+    assert delivery.error == "Slack answered 503 (will retry next run)"
+    assert slack.refused == ["chat.postMessage"]
 
 
 @pytest.mark.parametrize(
