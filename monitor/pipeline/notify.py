@@ -19,7 +19,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from alerts.dispatch import DispatchReport, dispatch
 from alerts.lifecycle import AlertState, Notification, RunScope, Transition, evaluate
@@ -34,6 +34,7 @@ from monitor.pipeline.cycle import RunReport
 from monitor.pipeline.impact import run_impact
 from monitor.pipeline.sinks import attaches_timeline, has_sinks, sinks_from
 from monitor.pipeline.window import DateWindow
+from monitor.remediation.recovery import Recovery, with_recovery
 from monitor.warehouse import Warehouse, WarehouseError, open_for_reading, open_for_writing
 
 log = logging.getLogger("featmon.notify")
@@ -86,6 +87,8 @@ def open_state(config: Config) -> tuple[Warehouse, StateStore]:
 class Notified:
     delivery: DispatchReport
     resolved: list[AlertState]  # alerts this run resolved (for the run log)
+    # Recovery figures of the dates this run saw recover (monitor/remediation/recovery.py).
+    recoveries: dict[str, Recovery] = field(default_factory=dict)
 
 
 def notify(config: Config, report: RunReport, now: dt.datetime, scope: RunScope) -> Notified | None:
@@ -106,7 +109,19 @@ def notify(config: Config, report: RunReport, now: dt.datetime, scope: RunScope)
         store.save(transition.states.values())
         resolved = [s for s in transition.states.values() if s.status == "resolved"]
         notes = with_outcomes(config, wh, transition.notifications) if sinks else []
-        return Notified(dispatch(store, sinks, notes, now, attachments), resolved)
+        notes, recovered = _with_recovery(config, wh, notes, now)
+        return Notified(dispatch(store, sinks, notes, now, attachments), resolved, recovered)
+
+
+def _with_recovery(
+    config: Config, wh: Warehouse, notes: list[Notification], now: dt.datetime
+) -> tuple[list[Notification], dict[str, Recovery]]:
+    """Resolutions of recovered dates with their recovery figures; on failure, as they are."""
+    try:
+        return with_recovery(config, wh, notes, now)
+    except WarehouseError as e:
+        log.warning("recovery figures not added to resolutions: %s", e)
+        return notes, {}
 
 
 def render_attachments(

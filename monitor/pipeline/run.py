@@ -36,6 +36,8 @@ class RunOutcome:
     would_notify: list[Notification] = field(default_factory=list)
     state_error: str | None = None
     metric_problems: list[str] = field(default_factory=list)
+    # `remediation.mode: auto`: what went wrong asking for regenerations (never the key).
+    remediation_problems: list[str] = field(default_factory=list)
 
     def problems(self) -> list[str]:
         """Everything that went wrong without stopping the run, in the order it happened,
@@ -48,6 +50,7 @@ class RunOutcome:
             out += [
                 f"notification not delivered (kept pending): {p}" for p in self.delivery.problems
             ]
+        out += self.remediation_problems
         out += [f"metrics not written: {p}" for p in self.metric_problems]
         return out
 
@@ -95,6 +98,21 @@ def run_once(
         notified = None
     if notified is not None:
         outcome.delivery, outcome.resolved = notified.delivery, notified.resolved
+        outcome.remediation_problems = _remediate(config, now)
     log_run(config, report, outcome.resolved, now, log_format)
     outcome.metric_problems = publish_metrics(config, report, now)
     return outcome
+
+
+def _remediate(config: Config, now: dt.datetime) -> list[str]:
+    """`remediation.mode: auto`: the regeneration requests this run's alerts call for
+    (monitor/remediation/act.py), after their messages went out (the outcome is a reply in
+    their thread); problems, never raised."""
+    if config.remediation.mode != "auto":
+        return []
+    from monitor.remediation.act import auto
+
+    try:
+        return auto(config, now).problems
+    except WarehouseError as e:
+        return [f"regeneration not requested: {e}"]

@@ -25,6 +25,9 @@ def step_context(config: Config) -> StepContext:
         config_path=config.source,
         coordinator_url=config.remediation.coordinator_url,
         timezone=config.timezone,
+        mode=config.remediation.mode,
+        regenerate_checks=tuple(config.remediation.checks),
+        min_affected_share=config.remediation.min_affected_share,
     )
 
 
@@ -109,6 +112,8 @@ def _secret_fields(config: Config) -> list[tuple[str, str]]:
             (f"{prefix}.headers.{k}", v.get_secret_value())
             for k, v in invalidation.webhook.headers.items()
         ]
+    if config.remediation.api_key is not None:
+        out.append(("remediation.api_key", config.remediation.api_key.get_secret_value()))
     return out
 
 
