@@ -88,6 +88,7 @@ def run_once(
     scope = report.scope(configured_window=configured_window, scheduled=scheduled)
     now = now or now_utc()
     outcome = RunOutcome(report)
+    recoveries: dict[dt.date, dict[str, float]] = {}
     if dry_run:
         outcome.would_notify = preview(config, report, now, scope)
         return outcome
@@ -99,8 +100,9 @@ def run_once(
     if notified is not None:
         outcome.delivery, outcome.resolved = notified.delivery, notified.resolved
         outcome.remediation_problems = _remediate(config, now)
+        recoveries = {r.game_date: r.metrics() for r in notified.recoveries.values()}
     log_run(config, report, outcome.resolved, now, log_format)
-    outcome.metric_problems = publish_metrics(config, report, now)
+    outcome.metric_problems = publish_metrics(config, report, now, recoveries)
     return outcome
 
 

@@ -24,6 +24,7 @@ from monitor.demo.schema import PREDICTIONS_TABLE
 from monitor.warehouse.duckdb import DuckDBWarehouse
 from tests.alerts.scenario import ENV, check, setup
 from tests.lab import DAY, ROOT, Lab, featmon, utc, write_config
+from tests.monitor.test_cloud_monitoring import MetricServer, by_metric
 from tests.peers.coordinator import Coordinator
 from tests.peers.slack import SlackStandIn
 
@@ -327,17 +328,62 @@ def regenerate(lab: Lab, at: dt.datetime) -> None:
     lab.flush()
 
 
-def test_recovery_figures_in_the_resolution(
+def test_recovery_figures_in_the_resolution_metrics_and_timeline(
     lab: Lab, slack: SlackStandIn, coordinator: Coordinator, tmp_path: Path
 ) -> None:
-    config = configured(lab, slack, coordinator, tmp_path, mode="auto")
-    run_check(config, T1)  # alert at 00:00 UTC, 47m18s after the first bad prediction
-    assert len(coordinator.requests) == 1
-    regenerate(lab, T1 + dt.timedelta(minutes=4))
-    run_check(config, T1 + dt.timedelta(minutes=10))
+    metrics = MetricServer()
+    try:
+        config = configured(lab, slack, coordinator, tmp_path, mode="auto")
+        data = yaml.safe_load(config.read_text())
+        data["alerts"]["cloud_monitoring"] = {
+            "project": "nba-props-platform",
+            "endpoint": f"127.0.0.1:{metrics.port}",
+        }
+        write_config(config, data)
+        run_check(config, T1)  # alert at 00:00 UTC, 47m18s after the first bad prediction
+        assert len(coordinator.requests) == 1
+        assert not by_metric(metrics.series(), "recovery_seconds")
+        regenerate(lab, T1 + dt.timedelta(minutes=4))
+        run_check(config, T1 + dt.timedelta(minutes=10))
+        series = metrics.series()
+    finally:
+        metrics.server.stop(grace=None)
+    assert utc("23:12:42") + dt.timedelta(minutes=47, seconds=18) == T1
     resolution = json.dumps([c["body"] for c in slack.calls if c["method"] != "files.upload"])
     assert "Recovery: detected 47m 18s after the first bad prediction" in resolution
     assert "regeneration requested 0s after the alert, batch batch-1" in resolution
     assert "recovered 10m 00s after the request" in resolution
     assert "3 predictions superseded" in resolution
-    assert utc("23:12:42") + dt.timedelta(minutes=47, seconds=18) == T1
+    figures = {
+        name: [s.points[0].value.double_value for s in by_metric(series, name)]
+        for name in (
+            "time_to_detect_seconds",
+            "time_to_act_seconds",
+            "recovery_seconds",
+            "superseded_predictions",
+        )
+    }
+    assert figures == {
+        "time_to_detect_seconds": [2838.0],
+        "time_to_act_seconds": [0.0],
+        "recovery_seconds": [600.0],
+        "superseded_predictions": [3.0],
+    }
+    [detect] = by_metric(series, "time_to_detect_seconds")
+    assert detect.metric.labels["days_from_today"] == "0"
+    timeline = featmon(
+        "timeline",
+        "-c",
+        str(config),
+        "--date",
+        DAY.isoformat(),
+        env={**KEYED, "FEATMON_NOW": (T1 + dt.timedelta(minutes=11)).isoformat()},
+    )
+    assert timeline.returncode == 0, timeline.stderr
+    lines = timeline.stdout.splitlines()
+    [request] = [line for line in lines if "EST  regeneration " in line]
+    assert "19:00:00 EST" in request
+    assert "quality_mismatch (auto): accepted, batch batch-1" in request
+    [recovered] = [line for line in lines if "EST  recovered " in line]
+    assert "19:10:00 EST" in recovered and "recovered 10m 00s after the request" in recovered
+    assert lines.index(request) < lines.index(recovered)
