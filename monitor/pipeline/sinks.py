@@ -75,7 +75,13 @@ def secret_warnings(config: Config, env: Mapping[str, str] | None = None) -> lis
     keep everything pending), and a config that notifies nobody. Never a value."""
     env = os.environ if env is None else env
     out = [
-        f"{path}: environment variable {name} is not set (its notifications would stay pending)"
+        f"{path}: environment variable {name} is not set ("
+        + (
+            "featmon cannot send regeneration requests"
+            if path.startswith("remediation.")
+            else "its notifications would stay pending"
+        )
+        + ")"
         for path, template in _secret_fields(config)
         for name in unset_variables(template, env)
     ]
