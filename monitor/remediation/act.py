@@ -27,7 +27,7 @@ from monitor.config import Config
 from monitor.persistence.remediations import RemediationLog
 from monitor.pipeline.window import today_in
 from monitor.remediation.coordinator import Answer, send
-from monitor.remediation.plan import Plan, plan_for
+from monitor.remediation.plan import HARD, Plan, plan_for
 
 LEASE = "remediation"
 # Test hook: die after the intent is logged, before the request.
@@ -127,7 +127,14 @@ def _act(
             for day in dates:
                 plan = plan_for(config, day, firing.values(), log.of_date(day), now, env)
                 out.plans.append(plan)
-                if plan.refused(force):
+                refused = plan.refused(force)
+                if refused:
+                    if trigger == "auto":  # a config problem, not a judgement: say so
+                        out.problems += [
+                            f"regeneration of {day} not requested: {g.why}"
+                            for g in refused
+                            if g.name in HARD
+                        ]
                     continue
                 t = plan.trigger
                 row_id = log.claim(

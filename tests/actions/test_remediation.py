@@ -299,6 +299,19 @@ def test_remediate_without_the_key_exits_2_naming_the_field(
     assert coordinator.requests == []
 
 
+def test_auto_without_the_key_says_so_and_sends_nothing(
+    lab: Lab, slack: SlackStandIn, coordinator: Coordinator, tmp_path: Path
+) -> None:
+    config = configured(lab, slack, coordinator, tmp_path, mode="auto")
+    proc = check(config, T1)  # COORDINATOR_API_KEY unset
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        "regeneration of 2026-02-03 not requested: remediation.api_key: environment variable "
+        "COORDINATOR_API_KEY is not set" in proc.stderr
+    )
+    assert coordinator.requests == []
+
+
 def test_bad_remediation_config_exits_2_naming_the_field(lab: Lab, tmp_path: Path) -> None:
     for bad, field in (
         ({"mode": "sometimes"}, "remediation.mode"),
