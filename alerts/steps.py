@@ -31,6 +31,11 @@ class StepContext:
     coordinator_url: str | None = None
     timezone: str = "UTC"
     today: dt.date | None = None
+    # `remediation.mode` and the guards the message can judge from the alert alone (which
+    # checks may trigger, the minimum affected share); the interval is the sender's.
+    mode: str = "dry_run"
+    regenerate_checks: tuple[str, ...] = REGENERATE
+    min_affected_share: float = 0.0
 
     def at(self, moment: dt.datetime) -> StepContext:
         """The context for a message decided at `moment` (its "today")."""
@@ -87,13 +92,7 @@ def _regenerate_step(alert: Alert, ctx: StepContext, day: dt.date) -> str:
             f"• Fix: none possible: {day}'s games are played, regenerating changes nothing "
             "that was served (the graded outcomes show what it cost)"
         )
-    body = json.dumps(
-        {
-            "game_date": day.isoformat(),
-            "reason": f"featmon {alert.check}",
-            "metadata": {"check": alert.check, "fingerprint": alert.fingerprint},
-        }
-    )
+    body = json.dumps(regeneration_body(day, alert.check, alert.fingerprint))
     if not ctx.coordinator_url:
         return (
             "• Fix: regenerate the date's predictions with the coordinator's "
@@ -105,10 +104,43 @@ def _regenerate_step(alert: Alert, ctx: StepContext, day: dt.date) -> str:
         ["curl", "-X", "POST", url, "-H", "Content-Type: application/json", "-d", body]
     )
     # The key stays a shell variable: it never appears in a message.
+    request = f'`{curl} -H "X-API-Key: $COORDINATOR_API_KEY"`'
+    refused = _refused(alert, ctx)
+    if ctx.mode == "off" or refused:
+        why = f" (featmon would not send it: {refused})" if refused and ctx.mode != "off" else ""
+        return f"• Fix: {request} (supersedes all of that date's predictions){why}"
+    if ctx.mode == "auto":
+        return (
+            f"• Fix: featmon sends {request} (`remediation.mode: auto`, once per date per "
+            "`min_interval`; the outcome follows in this thread)"
+        )
     return (
-        f'• Fix: `{curl} -H "X-API-Key: $COORDINATOR_API_KEY"` '
-        "(supersedes all of that date's predictions)"
+        f"• Fix: dry run: featmon would send {request} (supersedes all of that date's "
+        "predictions; `remediation.mode: auto` sends it)"
     )
+
+
+def regeneration_body(day: dt.date, check: str, fingerprint: str) -> dict[str, object]:
+    """The coordinator request's body for the alert it is about: the same in a message's
+    dry run, `featmon remediate` and an automatic request."""
+    return {
+        "game_date": day.isoformat(),
+        "reason": f"featmon {check}",
+        "metadata": {"check": check, "fingerprint": fingerprint},
+    }
+
+
+def _refused(alert: Alert, ctx: StepContext) -> str:
+    """Why the alert alone fails a regeneration guard ("" when it passes them)."""
+    if alert.check not in ctx.regenerate_checks:
+        return f"{alert.check} is not in `remediation.checks`"
+    share = alert.affected / alert.total if alert.total else 0.0
+    if share < ctx.min_affected_share:
+        return (
+            f"{share:.0%} of the date's predictions affected, under "
+            f"`remediation.min_affected_share` {ctx.min_affected_share:.0%}"
+        )
+    return ""
 
 
 def _missing_features_steps(alert: Alert, ctx: StepContext, dated: list[str]) -> list[str]:

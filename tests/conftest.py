@@ -11,6 +11,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.lab import Lab
+from tests.peers.coordinator import Coordinator
 from tests.peers.slack import SlackStandIn
 from tests.peers.webhook import Receiver
 
@@ -38,3 +39,11 @@ def receiver(httpserver: HTTPServer) -> Iterator[Receiver]:
     """An Alertmanager-style webhook receiver on the test's HTTP server (`receiver.url`)."""
     yield Receiver(httpserver)
     httpserver.check_handler_errors()
+
+
+@pytest.fixture
+def coordinator() -> Iterator[Coordinator]:
+    """The prediction coordinator's stand-in on its own port (`coordinator.url`)."""
+    stand_in = Coordinator()
+    yield stand_in
+    stand_in.stop()

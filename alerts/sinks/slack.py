@@ -32,7 +32,7 @@ from slack_sdk.http_retry.handler import RetryHandler
 from alerts import health
 from alerts.grouping import SEVERITY_RANK, worst_severity
 from alerts.sinks.base import Attachment, Delivery, Envelope
-from alerts.sinks.slack_message import SlackMessage, change_reply, group_message
+from alerts.sinks.slack_message import SlackMessage, change_reply, group_message, section
 from alerts.steps import StepContext
 
 log = logging.getLogger("featmon.slack")
@@ -139,6 +139,16 @@ class SlackSink:
         return self._post(
             channel, reply, thread_ts=ts, broadcast=_loud(envelope), metadata=metadata
         )
+
+    def reply(self, ref: str | None, text: str) -> Delivery:
+        """A plain thread reply under a group's message (`ref`: its `Delivery.ref`), for
+        what featmon did about the group (a regeneration request's outcome). Without a
+        thread (a webhook, or no message yet) it is not posted and says why."""
+        where = _parse_ref(ref)
+        if self.client is None or not where.get("ts"):
+            return Delivery(ok=False, retryable=False, error="no Slack thread to reply in")
+        message = SlackMessage(text=text, blocks=[section(text)])
+        return self._post(where["channel"], message, thread_ts=where["ts"])
 
     def find(self, envelope: Envelope) -> Delivery | None:
         """The message (or, for a group already posted, the thread reply) a crashed run sent

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import click
 
+from monitor.cli.acting import remediate
 from monitor.cli.alerting import alerts_command, silence
 from monitor.cli.common import EXIT_USAGE, config_option, fail, load_with_path
 from monitor.cli.investigate import explain, impact, snapshot, sql, timeline
@@ -80,5 +81,6 @@ for command in (
     timeline,
     explain,
     schema,
+    remediate,
 ):
     main.add_command(command)

@@ -34,6 +34,7 @@ SECRET_FIELDS = (
     "alerts.webhook.headers.*",
     "actions.invalidation.webhook.url",
     "actions.invalidation.webhook.headers.*",
+    "remediation.api_key",
 )
 
 

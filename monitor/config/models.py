@@ -311,13 +311,34 @@ class AlertsConfig(Strict):
     cloud_logging: CloudLoggingConfig | None = None
 
 
+RemediationMode = Literal["off", "dry_run", "auto"]
+# The checks whose alerts a regeneration of the date fixes (alerts/steps.py REGENERATE).
+RegenerationCheck = Literal["stale_predictions", "quality_mismatch", "feature_mismatch"]
+
+
+def _regeneration_checks() -> list[RegenerationCheck]:
+    return ["stale_predictions", "quality_mismatch", "feature_mismatch"]
+
+
 class RemediationConfig(Strict):
-    """How the platform fixes a date's predictions. Only the coordinator's URL for now:
-    alert messages print the exact `POST <coordinator_url>/regenerate-with-supersede`
-    request for the dates regenerating can still fix (issue 13 adds the rest: mode, the
-    API key's variable, limits)."""
+    """Guarded regeneration (docs/actions.md): how featmon asks the coordinator to
+    regenerate a date's predictions, and when it may. `dry_run` (the default) prints the
+    exact request in the incident's message; `auto` sends it, at most once per date per
+    `min_interval`, only for dates not yet played and alerts of `checks` affecting at least
+    `min_affected_share` of the date's predictions. The API key is a secret: kept as
+    `${VAR}` at load, resolved only when sending, never printed or stored."""
 
     coordinator_url: str | None = None
+    api_key: SecretStr | None = None
+    mode: RemediationMode = "dry_run"
+    checks: Annotated[list[RegenerationCheck], Field(min_length=1)] = Field(
+        default_factory=_regeneration_checks
+    )
+    min_affected_share: Annotated[float, Field(ge=0, le=1)] = 0.2
+    min_interval: Duration = "2h"
+    # Bound on one request; retries of timeouts and 5xx stop at `deadline`.
+    timeout: Duration = "10s"
+    deadline: Duration = "60s"
 
     @field_validator("coordinator_url")
     @classmethod
@@ -325,6 +346,12 @@ class RemediationConfig(Strict):
         if v is not None:
             require_http_url(v, "coordinator_url")
         return v
+
+    @model_validator(mode="after")
+    def _auto_needs_coordinator(self) -> RemediationConfig:
+        if self.mode == "auto" and (self.coordinator_url is None or self.api_key is None):
+            raise ValueError("`mode: auto` needs `coordinator_url` and `api_key`")
+        return self
 
 
 class AuditLogConfig(Strict):

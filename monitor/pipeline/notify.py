@@ -23,7 +23,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from alerts.dispatch import DeliveryBudget, DispatchReport, NotificationLog, dispatch
 from alerts.lifecycle import AlertState, Notification, RunScope, Transition, evaluate
@@ -39,6 +39,7 @@ from monitor.pipeline.cycle import RunReport
 from monitor.pipeline.impact import run_impact
 from monitor.pipeline.sinks import attaches_timeline, has_sinks, sinks_from
 from monitor.pipeline.window import DateWindow
+from monitor.remediation.recovery import Recovery, with_recovery
 from monitor.warehouse import (
     Warehouse,
     WarehouseError,
@@ -110,6 +111,8 @@ class Notified:
     resolved: list[AlertState]  # alerts this run resolved (for the run log)
     # The run that held the notification lease for all of `state.wait_s`: it notifies.
     left_to: str | None = None
+    # Recovery figures of the dates this run saw recover (monitor/remediation/recovery.py).
+    recoveries: dict[str, Recovery] = field(default_factory=dict)
 
 
 def notify(config: Config, report: RunReport, now: dt.datetime, scope: RunScope) -> Notified | None:
@@ -132,9 +135,11 @@ def notify(config: Config, report: RunReport, now: dt.datetime, scope: RunScope)
         store.save(transition.states.values())
         resolved = [s for s in transition.states.values() if s.status == "resolved"]
         notes = with_outcomes(config, wh, transition.notifications) if sinks else []
+        notes, recovered = _with_recovery(config, wh, notes, now)
         store.record(notes, [s.name for s in sinks], now)
     # Lease released, warehouse closed: now the network.
-    return Notified(deliver(config, sinks, store.holder, now, attachments), resolved)
+    delivered = deliver(config, sinks, store.holder, now, attachments)
+    return Notified(delivered, resolved, recoveries=recovered)
 
 
 def deliver(
@@ -163,6 +168,17 @@ def _delivery_log(config: Config, holder: str) -> Iterator[NotificationLog]:
         return
     with open_for_writing(config) as wh:
         yield StateStore(wh, config.state.dataset, holder=holder, claim_ttl=ttl)
+
+
+def _with_recovery(
+    config: Config, wh: Warehouse, notes: list[Notification], now: dt.datetime
+) -> tuple[list[Notification], dict[str, Recovery]]:
+    """Resolutions of recovered dates with their recovery figures; on failure, as they are."""
+    try:
+        return with_recovery(config, wh, notes, now)
+    except WarehouseError as e:
+        log.warning("recovery figures not added to resolutions: %s", e)
+        return notes, {}
 
 
 def render_attachments(

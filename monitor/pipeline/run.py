@@ -41,6 +41,8 @@ class RunOutcome:
     left_to: str | None = None
     # The "featmon cannot run" notice (state unavailable) or its resolution, undelivered.
     health_problems: list[str] = field(default_factory=list)
+    # `remediation.mode: auto`: what went wrong asking for regenerations (never the key).
+    remediation_problems: list[str] = field(default_factory=list)
 
     def problems(self) -> list[str]:
         """Everything that went wrong without stopping the run, in the order it happened,
@@ -64,6 +66,7 @@ class RunOutcome:
                     f"{self.delivery.elsewhere} notification(s) being sent by another featmon "
                     "run right now: left to it"
                 )
+        out += self.remediation_problems
         out += [f"metrics not written: {p}" for p in self.metric_problems]
         return out
 
@@ -101,6 +104,7 @@ def run_once(
     scope = report.scope(configured_window=configured_window, scheduled=scheduled)
     now = now or now_utc()
     outcome = RunOutcome(report)
+    recoveries: dict[dt.date, dict[str, float]] = {}
     if dry_run:
         outcome.would_notify = preview(config, report, now, scope)
         return outcome
@@ -115,6 +119,22 @@ def run_once(
         outcome.delivery, outcome.resolved = notified.delivery, notified.resolved
         outcome.left_to = notified.left_to
         outcome.health_problems = announce_recovery(config, now)
+        outcome.remediation_problems = _remediate(config, now)
+        recoveries = {r.game_date: r.metrics() for r in notified.recoveries.values()}
     log_run(config, report, outcome.resolved, now, log_format)
-    outcome.metric_problems = publish_metrics(config, report, now)
+    outcome.metric_problems = publish_metrics(config, report, now, recoveries)
     return outcome
+
+
+def _remediate(config: Config, now: dt.datetime) -> list[str]:
+    """`remediation.mode: auto`: the regeneration requests this run's alerts call for
+    (monitor/remediation/act.py), after their messages went out (the outcome is a reply in
+    their thread); problems, never raised."""
+    if config.remediation.mode != "auto":
+        return []
+    from monitor.remediation.act import auto
+
+    try:
+        return auto(config, now).problems
+    except WarehouseError as e:
+        return [f"regeneration not requested: {e}"]

@@ -25,6 +25,9 @@ def step_context(config: Config) -> StepContext:
         config_path=config.source,
         coordinator_url=config.remediation.coordinator_url,
         timezone=config.timezone,
+        mode=config.remediation.mode,
+        regenerate_checks=tuple(config.remediation.checks),
+        min_affected_share=config.remediation.min_affected_share,
     )
 
 
@@ -72,7 +75,13 @@ def secret_warnings(config: Config, env: Mapping[str, str] | None = None) -> lis
     keep everything pending), and a config that notifies nobody. Never a value."""
     env = os.environ if env is None else env
     out = [
-        f"{path}: environment variable {name} is not set (its notifications would stay pending)"
+        f"{path}: environment variable {name} is not set ("
+        + (
+            "featmon cannot send regeneration requests"
+            if path.startswith("remediation.")
+            else "its notifications would stay pending"
+        )
+        + ")"
         for path, template in _secret_fields(config)
         for name in unset_variables(template, env)
     ]
@@ -109,6 +118,8 @@ def _secret_fields(config: Config) -> list[tuple[str, str]]:
             (f"{prefix}.headers.{k}", v.get_secret_value())
             for k, v in invalidation.webhook.headers.items()
         ]
+    if config.remediation.api_key is not None:
+        out.append(("remediation.api_key", config.remediation.api_key.get_secret_value()))
     return out
 
 

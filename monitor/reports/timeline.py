@@ -6,10 +6,12 @@ version each matched, and alerts fired and resolved."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from alerts.content import display_name
+from alerts.lifecycle import AlertState, Notification
 from checks.times import for_people
 from monitor.config import Config
 from monitor.persistence.alert_state import StateStore
@@ -66,9 +68,47 @@ def build_timeline(config: Config, wh: Warehouse, game_date: dt.date) -> Timelin
         if state.status == "resolved" and state.resolved_at:
             why = f" ({state.resolved_reason})" if state.resolved_reason else ""
             alerts.append(AlertEvent(state.resolved_at, "alert resolved", name + why))
+    alerts += _remediation_events(config, wh, game_date, states, existing)
     return Timeline(
         game_date, zone, known.versions, batches, alerts, known.recorded, known.problems
     )
+
+
+def _remediation_events(
+    config: Config,
+    wh: Warehouse,
+    game_date: dt.date,
+    states: list[AlertState],
+    existing: Mapping[str, object] | None,
+) -> list[AlertEvent]:
+    """The date's regeneration requests (monitor/persistence/remediations.py) and, once all
+    its alerts have resolved, its recovery with the figures the resolution stated."""
+    from monitor.persistence.remediations import RemediationLog
+    from monitor.remediation.recovery import recoveries
+
+    out: list[AlertEvent] = []
+    if existing is None or "remediations" in existing:
+        try:
+            requests = RemediationLog(wh, config.state.dataset).of_date(game_date)
+        except QueryError:
+            requests = []
+        for r in reversed(requests):
+            answer = f"batch {r.batch_id}" if r.batch_id else r.error or "no answer recorded"
+            what = f"{r.check or 'manual'} ({r.trigger}): {r.status}, {answer}"
+            out.append(AlertEvent(r.created_at, "regeneration", what))
+    dated = [s for s in states if s.labels.get("game_date") == game_date.isoformat()]
+    if dated and all(s.status == "resolved" and s.resolved_at for s in dated):
+        notes = [Notification("resolved", s) for s in dated if s.labels.get("kind") != "error"]
+        try:
+            found = recoveries(
+                config, wh, notes, max(s.resolved_at or s.last_seen_at for s in dated)
+            )
+        except QueryError:
+            found = {}
+        for rec in found.values():
+            text = rec.text().removeprefix("Recovery: ")
+            out.append(AlertEvent(rec.resolved_at, "recovered", text))
+    return out
 
 
 def _q(value: float | None) -> str:
@@ -106,7 +146,14 @@ def events(t: Timeline) -> list[tuple[dt.datetime, str, str]]:
     out = [(v.written_at, "write", _version_text(v)) for v in t.versions]
     out += [(b.made_at_min, "predictions", _batch_text(t, b)) for b in t.batches]
     out += [(a.at, a.kind, a.text) for a in t.alerts]
-    order = {"write": 0, "predictions": 1, "alert fired": 2, "alert resolved": 3}
+    order = {
+        "write": 0,
+        "predictions": 1,
+        "alert fired": 2,
+        "regeneration": 3,
+        "alert resolved": 4,
+        "recovered": 5,
+    }
     return sorted(out, key=lambda e: (e[0], order[e[1]], e[2]))
 
 

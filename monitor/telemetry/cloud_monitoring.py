@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,27 @@ METRICS: dict[str, tuple[Any, str, tuple[str, ...]]] = {
     "check_status": (_D.ValueType.INT64, "0 ok, 1 alert, 2 error", SERIES_LABELS),
     "run_heartbeat": (_D.ValueType.INT64, "1 per finished featmon run", ()),
     "check_duration_seconds": (_D.ValueType.DOUBLE, "Duration of a featmon run", ("check",)),
+    # A recovered date's figures (monitor/remediation/recovery.py), once, when it recovers.
+    "time_to_detect_seconds": (
+        _D.ValueType.DOUBLE,
+        "First bad prediction -> alert, per recovered date",
+        ("days_from_today",),
+    ),
+    "time_to_act_seconds": (
+        _D.ValueType.DOUBLE,
+        "Alert -> regeneration request, per recovered date",
+        ("days_from_today",),
+    ),
+    "recovery_seconds": (
+        _D.ValueType.DOUBLE,
+        "Regeneration request (or alert) -> resolved, per recovered date",
+        ("days_from_today",),
+    ),
+    "superseded_predictions": (
+        _D.ValueType.DOUBLE,
+        "Predictions superseded by the fix, per recovered date",
+        ("days_from_today",),
+    ),
 }
 
 
@@ -116,8 +137,15 @@ class CloudMonitoringSink:
         self._descriptors_ready = True
 
     def publish(
-        self, results: Sequence[CheckResult], today: dt.date, duration_s: float, now: dt.datetime
+        self,
+        results: Sequence[CheckResult],
+        today: dt.date,
+        duration_s: float,
+        now: dt.datetime,
+        recoveries: Mapping[dt.date, Mapping[str, float]] | None = None,
     ) -> PublishReport:
+        """This run's points; `recoveries`: the figures of the dates that recovered in it
+        (metric name -> value, by game date)."""
         report = PublishReport()
         try:
             self.ensure_descriptors()
@@ -139,6 +167,9 @@ class CloudMonitoringSink:
                 ("affected_predictions", labels, int(r.affected)),
                 ("affected_ratio", labels, float(r.affected_ratio)),
             ]
+        for day, figures in sorted((recoveries or {}).items()):
+            labels = {"days_from_today": str((day - today).days)}
+            points += [(metric, labels, float(value)) for metric, value in figures.items()]
         series = []
         moment = self.clock()
         for metric, labels, value in points:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from alerts.lifecycle import AlertState
@@ -25,8 +26,14 @@ if TYPE_CHECKING:
 _SINKS: dict[tuple[str, str, str | None], CloudMonitoringSink] = {}
 
 
-def publish_metrics(config: Config, report: RunReport, now: dt.datetime) -> list[str]:
-    """Write this run's metrics to Cloud Monitoring, if configured; problems, never raised."""
+def publish_metrics(
+    config: Config,
+    report: RunReport,
+    now: dt.datetime,
+    recoveries: Mapping[dt.date, Mapping[str, float]] | None = None,
+) -> list[str]:
+    """Write this run's metrics to Cloud Monitoring, if configured (with the recovery
+    figures of the dates that recovered in it); problems, never raised."""
     cm = config.alerts.cloud_monitoring
     if cm is None:
         return []
@@ -36,7 +43,7 @@ def publish_metrics(config: Config, report: RunReport, now: dt.datetime) -> list
             timeout_s = parse_duration(cm.timeout).total_seconds()
             _SINKS[key] = _monitoring_sink(cm.project, cm.location, cm.endpoint, timeout_s)
         today = now.astimezone(config.zone()).date()
-        published = _SINKS[key].publish(report.results, today, report.duration_s, now)
+        published = _SINKS[key].publish(report.results, today, report.duration_s, now, recoveries)
     except Exception as e:  # credentials missing, etc.: metrics never block alerting
         return [f"cloud_monitoring: {type(e).__name__}: {e}"]
     return [f"cloud_monitoring: {problem}" for problem in published.errors]

@@ -10,14 +10,12 @@ import re
 import shlex
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import yaml
-from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from tests.alerts.scenario import ENV, check, setup
 from tests.lab import DAY, Lab, featmon, write_config
+from tests.peers.coordinator import Coordinator
 from tests.peers.slack import SlackStandIn
 
 T0 = dt.datetime(2026, 2, 3, 5, 0, tzinfo=dt.UTC)  # midnight in New York: DAY not yet played
@@ -65,20 +63,11 @@ def test_the_printed_commands_work_as_printed(
 
 
 def test_the_regeneration_request_is_sent_as_printed(
-    lab: Lab, slack: SlackStandIn, httpserver: HTTPServer, tmp_path: Path
+    lab: Lab, slack: SlackStandIn, coordinator: Coordinator, tmp_path: Path
 ) -> None:
-    received: list[dict[str, Any]] = []
-
-    def coordinator(request: Request) -> Response:
-        received.append({"key": request.headers.get("X-API-Key"), "body": request.get_json()})
-        return Response(json.dumps({"status": "accepted", "batch_id": "b1"}), status=202)
-
-    httpserver.expect_request(
-        "/coordinator/regenerate-with-supersede", method="POST"
-    ).respond_with_handler(coordinator)
     config = setup(lab, slack, tmp_path)
     data = yaml.safe_load(config.read_text())
-    data["remediation"] = {"coordinator_url": httpserver.url_for("/coordinator")}
+    data["remediation"] = {"coordinator_url": coordinator.url}
     write_config(config, data)
     check(config, T0)
     [request] = spans(posted_steps(slack), "curl")
@@ -91,7 +80,7 @@ def test_the_regeneration_request_is_sent_as_printed(
     )
     assert sent.returncode == 0, sent.stderr
     assert json.loads(sent.stdout)["status"] == "accepted"
-    [got] = received
+    [got] = coordinator.requests
     assert got["key"] == "k-123"
     assert got["body"]["game_date"] == DAY.isoformat()
     assert got["body"]["reason"] == "featmon quality_mismatch"

@@ -144,6 +144,10 @@ def test_results_become_bounded_label_series(
             "check_status",
             "run_heartbeat",
             "check_duration_seconds",
+            "time_to_detect_seconds",
+            "time_to_act_seconds",
+            "recovery_seconds",
+            "superseded_predictions",
         )
     }
     series = server.series()
@@ -198,7 +202,7 @@ def test_descriptors_once_and_no_series_written_twice_within_the_sampling_period
     clock.t += 3
     second = sink.publish(results(), TODAY, 1.0, NOW + dt.timedelta(seconds=3))
     assert (second.written, second.skipped) == (0, 17)
-    assert len(server.descriptors) == 5 and len(server.requests) == 1
+    assert len(server.descriptors) == 9 and len(server.requests) == 1
     clock.t += 10
     third = sink.publish(results(), TODAY, 1.0, NOW + dt.timedelta(seconds=13))
     assert (third.written, third.skipped) == (17, 0)

@@ -1,0 +1,181 @@
+"""Recovery figures of a date whose alerts resolve: how long the incident took to detect, to
+act on and to recover from, and how many predictions the fix superseded.
+
+- time to detect: the first bad prediction (the earliest prediction of the date made
+  before the alert started that is no longer active, i.e. was superseded by the fix; when
+  none was superseded, the earliest made before the alert) -> the alert's start;
+- time to act: the alert's start -> the latest regeneration request for the date sent after
+  it (featmon's own, automatic or `featmon remediate --execute`); none when the date was
+  fixed another way;
+- time to recover: the request (or, without one, the alert) -> the resolution;
+- superseded: the date's predictions that are not active (`NOT predictions.where`, the
+  production `is_active`) and were made before the resolution.
+
+One small query on the predictions table per resolving date (partition-filtered,
+parameterized), only when a dated alert resolves. Figures go into the resolution's message,
+Cloud Monitoring and the timeline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from alerts.lifecycle import AlertState, Notification
+from checks.query.sql import Params, Query, ident, table_ref
+from checks.times import utc
+from monitor.config import Config
+from monitor.persistence.remediations import Remediation, RemediationLog
+from monitor.warehouse.base import Warehouse
+
+
+@dataclass(frozen=True)
+class Recovery:
+    game_date: dt.date
+    first_bad_at: dt.datetime | None
+    alert_at: dt.datetime
+    request_at: dt.datetime | None
+    batch_id: str
+    resolved_at: dt.datetime
+    superseded: int | None
+
+    @property
+    def detect(self) -> dt.timedelta | None:
+        return None if self.first_bad_at is None else self.alert_at - self.first_bad_at
+
+    @property
+    def act(self) -> dt.timedelta | None:
+        return None if self.request_at is None else self.request_at - self.alert_at
+
+    @property
+    def recover(self) -> dt.timedelta:
+        return self.resolved_at - (self.request_at or self.alert_at)
+
+    def text(self) -> str:
+        """One sentence for the resolution message."""
+        parts = [
+            f"detected {duration(self.detect)} after the first bad prediction"
+            if self.detect is not None
+            else "time to detect unknown (no prediction made before the alert)",
+        ]
+        if self.act is not None:
+            batch = f", batch {self.batch_id}" if self.batch_id else ""
+            parts.append(f"regeneration requested {duration(self.act)} after the alert{batch}")
+            parts.append(f"recovered {duration(self.recover)} after the request")
+        else:
+            parts.append(
+                f"no regeneration requested; recovered {duration(self.recover)} after the alert"
+            )
+        if self.superseded is not None:
+            parts.append(f"{self.superseded} predictions superseded")
+        return "Recovery: " + "; ".join(parts) + "."
+
+    def metrics(self) -> dict[str, float]:
+        """The figures as Cloud Monitoring points (seconds; absent when unknown)."""
+        out = {"recovery_seconds": self.recover.total_seconds()}
+        if self.detect is not None:
+            out["time_to_detect_seconds"] = self.detect.total_seconds()
+        if self.act is not None:
+            out["time_to_act_seconds"] = self.act.total_seconds()
+        if self.superseded is not None:
+            out["superseded_predictions"] = float(self.superseded)
+        return out
+
+
+def duration(span: dt.timedelta) -> str:
+    """`1h 05m`, `12m 30s`, `45s` (negative spans, a clock skew, read as 0s)."""
+    seconds = max(0, int(span.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def recoveries(
+    config: Config, wh: Warehouse, notes: Sequence[Notification], now: dt.datetime
+) -> dict[str, Recovery]:
+    """By game date: the recovery of each date whose last firing alerts resolve in `notes`
+    (a date with an alert still firing has not recovered)."""
+    resolving: dict[str, list[AlertState]] = {}
+    for n in notes:
+        day = n.state.labels.get("game_date", "")
+        if n.kind == "resolved" and day and n.state.labels.get("kind") != "error":
+            resolving.setdefault(day, []).append(n.state)
+    still = {n.state.labels.get("game_date") for n in notes if n.kind != "resolved"}
+    out: dict[str, Recovery] = {}
+    for day, states in resolving.items():
+        if day in still:
+            continue
+        alert_at = min(utc(s.started_at) for s in states)
+        resolved_at = utc(max((s.resolved_at or now) for s in states))
+        date = dt.date.fromisoformat(day)
+        request = _request(wh, config, date, alert_at)
+        first_bad, superseded = _predictions(config, wh, date, alert_at, resolved_at)
+        out[day] = Recovery(
+            date,
+            first_bad,
+            alert_at,
+            None if request is None else utc(request.created_at),
+            "" if request is None else request.batch_id,
+            resolved_at,
+            superseded,
+        )
+    return out
+
+
+def with_recovery(
+    config: Config, wh: Warehouse, notes: list[Notification], now: dt.datetime
+) -> tuple[list[Notification], dict[str, Recovery]]:
+    """Resolutions of recovered dates carry their recovery figures after their outcome."""
+    found = recoveries(config, wh, notes, now)
+    if not found:
+        return notes, found
+    out = []
+    for n in notes:
+        day = n.state.labels.get("game_date", "")
+        if n.kind == "resolved" and day in found:
+            text = found[day].text()
+            n = replace(n, outcome=f"{n.outcome} {text}".strip())
+        out.append(n)
+    return out, found
+
+
+def _request(
+    wh: Warehouse, config: Config, day: dt.date, alert_at: dt.datetime
+) -> Remediation | None:
+    """The latest request for the date sent after the alert started (and not refused)."""
+    existing = wh.columns_of(config.state.dataset)
+    if existing is not None and "remediations" not in existing:
+        return None
+    rows = RemediationLog(wh, config.state.dataset).of_date(day)
+    sent = [
+        r for r in rows if r.status in ("accepted", "sending") and utc(r.created_at) >= alert_at
+    ]
+    return sent[0] if sent else None
+
+
+def _predictions(
+    config: Config, wh: Warehouse, day: dt.date, alert_at: dt.datetime, resolved_at: dt.datetime
+) -> tuple[dt.datetime | None, int | None]:
+    p = config.predictions
+    params = Params()
+    p_day = params.date("day", day)
+    p_alert = params.add("alert_at", alert_at, "TIMESTAMP")
+    p_resolved = params.add("resolved_at", resolved_at, "TIMESTAMP")
+    made = f"({p.made_at})"
+    before = f"{made} <= {p_alert}"
+    inactive = "FALSE" if p.where is None else f"NOT COALESCE(({p.where}), FALSE)"
+    sql = (
+        f"SELECT MIN(IF({before} AND {inactive}, {made}, NULL)) AS first_superseded, "
+        f"MIN(IF({before}, {made}, NULL)) AS first_made, "
+        f"COUNTIF({inactive} AND {made} <= {p_resolved}) AS superseded "
+        f"FROM {table_ref(config.table_path(p.table))} WHERE {ident(p.date_column)} = {p_day}"
+    )
+    [row] = list(wh.rows(Query(sql=sql, params=params.freeze(), label="recovery")))
+    first = row["first_superseded"] or row["first_made"]
+    superseded = None if p.where is None else int(row["superseded"] or 0)
+    return (None if first is None else utc(first)), superseded
