@@ -40,7 +40,7 @@ _COLUMNS: dict[str, ParamType] = {
     "http_status": "INT64",
     "batch_id": "STRING",
     "error": "STRING",
-    "reply": "STRING",  # "" | replying | replied | none
+    "reply": "STRING",  # "" | waiting | replying | replied | none
 }
 
 

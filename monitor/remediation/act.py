@@ -9,8 +9,10 @@ during a network call:
 3. record the answer and the intent to reply (`reply: replying`), then post the outcome
    as a reply in the incident group's Slack thread, then mark it `replied`.
 
-A crash in 2 leaves `sending`: nothing re-sends it (the coordinator cannot be asked whether
-it arrived; a date is superseded at most once per `min_interval`). A crash in 3 after the
+A reply whose group has no Slack message yet (another run is posting it) waits
+(`waiting`) and a later auto run posts it. A crash in 2 leaves `sending`: nothing re-sends
+it (the coordinator cannot be asked whether it arrived; a date is superseded at most once
+per `min_interval`). A crash in 3 after the
 post leaves `replying`: never re-posted.
 """
 
@@ -54,7 +56,9 @@ def auto(config: Config, now: dt.datetime, env: Mapping[str, str] | None = None)
     env = os.environ if env is None else env
     if config.remediation.mode != "auto":
         return Acted()
-    return _act(config, now, env, dates=None, trigger="auto", force=False)
+    acted = _act(config, now, env, dates=None, trigger="auto", force=False)
+    _post_waiting(config, acted.problems)
+    return acted
 
 
 def execute(
@@ -189,10 +193,9 @@ def _record_and_reply(
         log = RemediationLog(wh, config.state.dataset)
         for s in sent:
             a = s.answer
-            status = a.status
             log.finish(
                 s.row_id,
-                status,
+                a.status,
                 now,
                 attempts=a.attempts,
                 http_status=a.http_status,
@@ -205,9 +208,47 @@ def _record_and_reply(
                 if (slack and trigger is not None)
                 else None
             )
-            log.mark_reply(s.row_id, "replying" if ref else "none")
+            # No message yet (another run may be posting the group right now): the reply
+            # waits for it (`waiting`), and a later run posts it.
+            waiting = slack and trigger is not None
+            log.mark_reply(s.row_id, "replying" if ref else ("waiting" if waiting else "none"))
             if ref:
-                replies.append((s.row_id, ref, outcome_text(s)))
+                text = outcome_text(s.plan.game_date, s.plan.body.get("reason", ""), a)
+                replies.append((s.row_id, ref, text))
+    _post_replies(config, replies, problems)
+
+
+def _post_waiting(config: Config, problems: list[str]) -> None:
+    """The outcomes whose group had no Slack message yet when they were recorded, once it
+    has one."""
+    from monitor.pipeline.notify import open_state
+
+    if config.alerts.slack is None:
+        return
+    replies: list[tuple[str, str, str]] = []
+    wh, store = open_state(config)
+    with wh:
+        log = RemediationLog(wh, config.state.dataset)
+        log.ensure()
+        for row in log.all_rows():
+            if row.reply != "waiting" or row.status == "sending":
+                continue
+            ref = store.group_ref(row.group_id or row.fingerprint, "slack")
+            if not ref:
+                continue
+            log.mark_reply(row.id, "replying")
+            answer = Answer(row.status, row.attempts, row.http_status, row.batch_id, row.error)
+            reason = str(json.loads(row.request).get("reason", ""))
+            replies.append((row.id, ref, outcome_text(row.game_date, reason, answer)))
+    _post_replies(config, replies, problems)
+
+
+def _post_replies(
+    config: Config, replies: list[tuple[str, str, str]], problems: list[str]
+) -> None:
+    """Post each (row id, group ref, text) in its thread, then mark it `replied`."""
+    from monitor.pipeline.notify import open_state
+
     if not replies:
         return
     from monitor.pipeline.sinks import sinks_from
@@ -225,17 +266,15 @@ def _record_and_reply(
         else:
             problems.append(f"regeneration outcome not posted: {delivery.error}")
     if done:
-        wh, store = open_state(config)
+        wh, _ = open_state(config)
         with wh:
             log = RemediationLog(wh, config.state.dataset)
             for row_id in done:
                 log.mark_reply(row_id, "replied")
 
 
-def outcome_text(s: Sent) -> str:
+def outcome_text(day: dt.date, reason: str, a: Answer) -> str:
     """The thread reply: what was asked and what the coordinator said."""
-    a, day = s.answer, s.plan.game_date
-    reason = s.plan.body.get("reason", "")
     if a.status == "accepted":
         return (
             f":recycle: Regeneration requested for {day} ({reason}): the coordinator accepted "

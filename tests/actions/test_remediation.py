@@ -147,6 +147,27 @@ def test_auto_sends_once_and_posts_the_batch_in_the_thread(
     assert_key_kept(lab, slack, first, second)
 
 
+def test_an_outcome_waits_for_its_groups_message_and_is_posted_once(
+    lab: Lab, slack: SlackStandIn, coordinator: Coordinator, tmp_path: Path
+) -> None:
+    """Slack down when the request is accepted: the group has no message to reply under,
+    so the outcome waits (not dropped); the run that posts the message then replies."""
+    config = configured(lab, slack, coordinator, tmp_path, mode="auto")
+    slack.down = True
+    run_check(config, T1)
+    assert len(coordinator.requests) == 1
+    [row] = remediations(lab)
+    assert (row["status"], row["reply"]) == ("accepted", "waiting")
+    slack.down = False
+    run_check(config, T1 + dt.timedelta(minutes=5))
+    [reply] = [r for r in thread_replies(slack) if "Regeneration" in r]
+    assert "batch `batch-1`" in reply
+    assert [r["reply"] for r in remediations(lab)] == ["replied"]
+    run_check(config, T1 + dt.timedelta(minutes=10))
+    assert len([r for r in thread_replies(slack) if "Regeneration" in r]) == 1
+    assert len(coordinator.requests) == 1
+
+
 def test_two_overlapping_runs_send_once(
     lab: Lab, slack: SlackStandIn, coordinator: Coordinator, tmp_path: Path
 ) -> None:
@@ -170,7 +191,14 @@ def test_two_overlapping_runs_send_once(
     assert [p.returncode for p in procs] == [0, 0], outs
     assert len(coordinator.requests) == 1
     assert len(remediations(lab)) == 1
+    # The run that sent may find the group's message still being posted by the other: its
+    # reply then waits for the message, and the next run posts it, once.
+    replies = [r for r in thread_replies(slack) if "Regeneration" in r]
+    assert len(replies) <= 1
+    run_check(config, T1 + dt.timedelta(minutes=5))
+    run_check(config, T1 + dt.timedelta(minutes=10))
     assert len([r for r in thread_replies(slack) if "Regeneration" in r]) == 1
+    assert len(coordinator.requests) == 1
     for out, err in outs:
         assert KEY not in out and KEY not in err
 
