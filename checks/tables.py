@@ -166,6 +166,17 @@ class PredictionsTable(Strict):
     where: SqlExpression | None = "is_active"
     quality: list[QualityLocation] = []
     features: dict[Identifier, Locations] = {}
+    # Columns to break every count down by (the model: `system_id`): GROUP BY keys of the
+    # one shared query, next to the date's total, never a query per value.
+    dimensions: list[Identifier] = []
+
+    @field_validator("dimensions")
+    @classmethod
+    def _dimensions_once(cls, v: list[str]) -> list[str]:
+        repeated = sorted({d for d in v if v.count(d) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(repeated)} listed more than once")
+        return v
 
 
 class WriteLog(Strict):

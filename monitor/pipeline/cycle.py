@@ -16,7 +16,7 @@ from typing import Any
 from alerts.lifecycle import RunScope
 from checks.base import Check, CheckResult
 from checks.durations import parse_duration
-from checks.query.columns import GAME_DATE
+from checks.query.dimensions import by_date
 from checks.query.sql import Query
 from checks.registry import CHECKS
 from monitor.clock import now_utc
@@ -69,7 +69,8 @@ class RunReport:
 
 
 def _rows_by_date(wh: Warehouse, query: Query) -> dict[dt.date, dict[str, Any]]:
-    return {row[GAME_DATE]: row for row in wh.rows(query)}
+    """One row per date, with its per-dimension rows folded in (when configured)."""
+    return by_date(wh.rows(query))
 
 
 def _results_for(
