@@ -131,6 +131,28 @@ def headline(alert: Alert) -> str:
     return f"*{alert.affected} / {alert.total} predictions ({100 * alert.affected_ratio:.1f}%)*"
 
 
+def by_dimension(alert: Alert, shown: int = 6) -> str:
+    """The dimension values the alert hit, worst first ("catboost_v9 102/147, ensemble_v2
+    98/140, ... 3 more"), with each one's graded hit rate where grading exists; "" without
+    dimensions or when no value was hit. hit_rate_drop names each value's hit rate."""
+    names = alert.details.get("dimensions") or []
+    entries = alert.details.get("by_dimension") or []
+    hit = [e for e in entries if e.get("affected")]
+    if not names or not hit:
+        return ""
+
+    def part(e: Mapping[str, Any]) -> str:
+        label = "/".join("∅" if e.get(n) is None else str(e[n]) for n in names)
+        rate, graded = e.get("hit_rate"), e.get("graded")
+        if alert.check == "hit_rate_drop":
+            return f"{label} hit {'n/a' if rate is None else f'{rate:.1f}%'} of {graded}"
+        text = f"{label} {e['affected']}/{e['total']}"
+        return text if rate is None else f"{text} (hit {rate:.1f}% of {graded})"
+
+    text = ", ".join(part(e) for e in hit[:shown])
+    return text + (f", ... {len(hit) - shown} more" if len(hit) > shown else "")
+
+
 def labels_of(labels: Mapping[str, str]) -> dict[str, str]:
     """An alert's identity as receiver labels: `alertname` first, empty values left out."""
     out = {"alertname": labels["check"]}
@@ -151,6 +173,9 @@ def annotations_of(note: Notification, runbook_url: str | None) -> dict[str, str
             out["version_used"] = str(used)
         out["affected"] = str(alert.affected)
         out["total"] = str(alert.total)
+        per_value = by_dimension(alert)
+        if per_value:
+            out["by_dimension"] = per_value
     else:
         out["summary"] = state.summary
         out["resolution"] = state.resolved_reason or "no longer firing"

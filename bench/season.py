@@ -8,7 +8,12 @@ predictions per date, the store keeps its size), then in one run times:
   (b) the same answer from one hand-written DuckDB query (the limit),
   (c) pandas: pull both tables, merge, parse the JSON in Python (the naive baseline),
 checks that all three agree, and measures featmon's peak RSS (a fresh `featmon impact`
-process) at 1x and at --big-scale. The last line is machine-readable.
+process) at 1x and at --big-scale. Then, on a season with exactly 10 systems per player:
+  (d) `featmon impact` with `predictions.dimensions: [system_id]` (per date and model, and
+      the date's total, from the same one query),
+  (e) the hand-written query grouped by (game_date, system_id),
+checking they agree (model rows, and totals as their sums). The last line is
+machine-readable.
 
 Usage: python bench/season.py [--dates 210] [--per-date 1800] [--big-scale 10] [--quick]
 """
@@ -42,9 +47,12 @@ FIRST_DATE = dt.date(2025, 10, 21)
 PLAYERS = 350
 
 
-def bench_config(path: Path, memory_limit: str | None) -> dict[str, Any]:
+def bench_config(
+    path: Path, memory_limit: str | None, dimensions: list[str] | None = None
+) -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load((ROOT / "config.yaml").read_text())
     data["warehouse"] = {"backend": "duckdb", "path": str(path)}
+    data["predictions"]["dimensions"] = dimensions or []
     # The generated season has no grading table, and the hand-written baseline is the
     # prediction-to-store impact table: compare exactly that.
     data.pop("grading", None)
@@ -55,14 +63,16 @@ def bench_config(path: Path, memory_limit: str | None) -> dict[str, Any]:
     return data
 
 
-def generate(path: Path, dates: int, per_date: int, scale: int) -> tuple[int, int]:
+def generate(
+    path: Path, dates: int, per_date: int, scale: int, systems: int | None = None
+) -> tuple[int, int]:
     """A season in native DuckDB SQL (fast to build). Per date, every player has a store row
     (rewritten once on a third of the dates); ~per_date predictions spread over the players
     with 7-16 systems each; 1 in 20 prediction dates predate the rewrite, 1 in 8 rows come
     from a stale cache, 2 dates carry the nested-snapshot logging bug, and a few rows are
     malformed or superseded. As the platform's worker does, critical_features logs the live
     prop line as vegas_points_line (moved from the store's on 1 row in 10) and the store's
-    value it used as fs_vegas_points_line."""
+    value it used as fs_vegas_points_line. `systems`: exactly that many systems per player."""
     path.unlink(missing_ok=True)
     wh = DuckDBWarehouse(path, read_only=False)
     create_tables(wh)
@@ -84,7 +94,8 @@ def generate(path: Path, dates: int, per_date: int, scale: int) -> tuple[int, in
         FROM range({dates}) d(i), range({PLAYERS}) p(i)
     """)
     # Systems per player 7..16; a player plays on a date when it falls in the date's share.
-    avg_systems = 11.5
+    avg_systems = systems or 11.5
+    per_player = str(systems) if systems else "7 + (p.i % 10)"
     share = min(1.0, per_date / (PLAYERS * avg_systems))
     snapshot_pairs = ", ".join(f"'{n}', f[{k + 1}]" for k, n in enumerate(FEATURE_NAMES))
     wh.execute(f"""
@@ -95,7 +106,7 @@ def generate(path: Path, dates: int, per_date: int, scale: int) -> tuple[int, in
                  COALESCE(st.updated_at, st.created_at) AS w, st.created_at AS c
           FROM range({dates}) d(i)
           JOIN range({PLAYERS}) p(i) ON (hash(p.i, d.i, 'plays') % 10000) < {int(share * 10000)}
-          JOIN range(16) s(i) ON s.i < 7 + (p.i % 10)
+          JOIN range(16) s(i) ON s.i < {per_player}
           JOIN range({scale}) r(i) ON TRUE
           JOIN nba_predictions.ml_feature_store_v2 st
             ON st.player_lookup = 'player' || p.i
@@ -154,10 +165,13 @@ def featmon_impact(config: Config, window: DateWindow) -> list[dict[str, Any]]:
         return [r.as_dict() for r in run_impact(config, wh, window)]
 
 
-def hand_written(path: Path, window: DateWindow, memory_limit: str | None) -> list[dict[str, Any]]:
+def hand_written(
+    path: Path, window: DateWindow, memory_limit: str | None, by_model: bool = False
+) -> list[dict[str, Any]]:
     """The limit: what a person would write in DuckDB for exactly the default config,
     knowing DuckDB's tricks (one multi-path json_extract_string per JSON column,
-    list_position for the store's feature vector)."""
+    list_position for the store's feature vector). `by_model`: grouped by (game_date,
+    system_id), the date totals left to the reader (the counts add up)."""
     import duckdb
 
     snap_keys = [
@@ -183,6 +197,7 @@ def hand_written(path: Path, window: DateWindow, memory_limit: str | None) -> li
     def paths(keys: list[str]) -> str:
         return "[" + ", ".join(f"'$.{k}'" for k in keys) + "]"
 
+    keys = "game_date, system_id" if by_model else "game_date"
     sql = f"""
     WITH s AS (
       SELECT player_lookup, game_date, COALESCE(updated_at, created_at) AS w,
@@ -194,7 +209,7 @@ def hand_written(path: Path, window: DateWindow, memory_limit: str | None) -> li
       WHERE game_date BETWEEN $from AND $to
       QUALIFY row_number() OVER (PARTITION BY player_lookup, game_date ORDER BY w DESC) = 1
     ), p AS (
-      SELECT game_date, player_lookup, COALESCE(predicted_at, created_at) AS m,
+      SELECT game_date, system_id, player_lookup, COALESCE(predicted_at, created_at) AS m,
              COALESCE(feature_quality_score, {loc("features_snapshot", "feature_quality_score")},
                       {loc("critical_features", "feature_quality_score")},
                       {nested("feature_quality_score")}) AS lq,
@@ -217,12 +232,12 @@ def hand_written(path: Path, window: DateWindow, memory_limit: str | None) -> li
         s.player_lookup IS NULL AS f_mf
       FROM p LEFT JOIN s ON p.player_lookup = s.player_lookup AND p.game_date = s.game_date
     )
-    SELECT game_date, count(*) AS total, count_if(f_mq) AS missing_quality,
+    SELECT {keys}, count(*) AS total, count_if(f_mq) AS missing_quality,
            count_if(f_lq) AS low_quality, count_if(f_st) AS stale,
            count_if(f_qm) AS quality_mismatch, count_if(f_fm) AS feature_mismatch,
            count_if(f_mf) AS missing_features,
            count_if(f_mq OR f_lq OR f_st OR f_qm OR f_fm OR f_mf) AS affected
-    FROM j GROUP BY game_date ORDER BY game_date
+    FROM j GROUP BY {keys} ORDER BY {keys}
     """
     settings = {"memory_limit": memory_limit} if memory_limit else {}
     con = duckdb.connect(str(path), read_only=True, config=settings)
@@ -418,6 +433,50 @@ def comparable(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return [tuple(r[k] for k in keys) for r in rows]
 
 
+def featmon_by_model(config: Config, window: DateWindow) -> list[dict[str, Any]]:
+    """(d): featmon impact with the system_id dimension, model rows and date totals."""
+    with DuckDBWarehouse(config.warehouse_path(), memory_limit=config.warehouse.memory_limit) as wh:
+        return [
+            {**r.as_dict(), "system_id": r.dimensions.get("system_id")}
+            for r in run_impact(config, wh, window)
+        ]
+
+
+def agree_by_model(a: list[dict[str, Any]], e: list[dict[str, Any]]) -> None:
+    """featmon's model rows are the hand-written ones; its totals are their sums."""
+    models = [r for r in a if r["system_id"] is not None]
+    key = ("game_date", "system_id")
+    assert [tuple(r[k] for k in key) for r in models] == [tuple(r[k] for k in key) for r in e]
+    assert comparable(models) == comparable(e), "featmon and the hand-written query disagree"
+    totals = {r["game_date"]: r for r in a if r["system_id"] is None}
+    for day, total in totals.items():
+        for k in ("total", "stale", "quality_mismatch", "feature_mismatch", "affected"):
+            assert total[k] == sum(r[k] for r in e if r["game_date"] == day), (day, k)
+
+
+def by_model_season(work: Path, args: argparse.Namespace, window: DateWindow) -> float:
+    """The season at 10 systems per player: (d) vs (e); returns the ratio d / e."""
+    path = work / "season_10_models.duckdb"
+    started = time.perf_counter()
+    stores, preds = generate(path, args.dates, args.per_date, 1, systems=10)
+    print(
+        f"10 models: generated {stores:,} store rows and {preds:,} predictions "
+        f"in {time.perf_counter() - started:.1f}s ({path})"
+    )
+    config = parse_config(bench_config(path, args.memory_limit, dimensions=["system_id"]))
+    # Interleaved (d, e, d, e, ...): on a shared machine a burst of load then hits both.
+    t_d = t_e = math.inf
+    for _ in range(args.repeat):
+        t, d = timed(featmon_by_model, config, window, repeat=1)
+        t_d = min(t_d, t)
+        t, e = timed(hand_written, path, window, args.memory_limit, True, repeat=1)
+        t_e = min(t_e, t)
+    agree_by_model(d, e)
+    print(f"10 models: (d) featmon impact by system_id {t_d:8.3f}s  ({len(e)} date-model rows)")
+    print(f"10 models: (e) hand-written GROUP BY model {t_e:8.3f}s  (same rows)")
+    return t_d / t_e
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--dates", type=int, default=210)
@@ -467,12 +526,14 @@ def main() -> None:
         rss = peak_rss_mb(config_file, window)
         print(f"x{scale}: featmon impact peak RSS {rss:8.1f} MiB")
         figures[f"rss{scale}"] = rss
+    ratio_models = by_model_season(work, args, window)
     ratio_sql = figures["a"] / figures["b"]
     ratio_pandas = figures["c"] / figures["a"]
     rss_ratio = figures[f"rss{args.big_scale}"] / figures["rss1"]
     print(
         f"ratio_vs_sql={ratio_sql:.2f} ratio_vs_pandas={ratio_pandas:.1f} "
-        f"rss_{args.big_scale}x_over_1x={rss_ratio:.2f}"
+        f"rss_{args.big_scale}x_over_1x={rss_ratio:.2f} "
+        f"ratio_by_model_vs_sql={ratio_models:.2f}"
     )
 
 

@@ -25,6 +25,7 @@ from checks.query.columns import (
     flag_count,
     flag_examples,
 )
+from checks.query.dimensions import breakdown
 from checks.query.sql import Params
 from checks.tables import CONFIG_MODEL
 
@@ -151,10 +152,18 @@ class Check(ABC):
         feature: str | None = None,
     ) -> CheckResult:
         """The result for the predictions marked by `flag`, with its ranked examples
-        (none when examples are off)."""
+        (none when examples are off) and, with dimensions, its counts per dimension value
+        (`details.by_dimension`, worst first)."""
         total = self.total(row)
         affected = self.affected(row, flag)
         examples = list(row.get(flag_examples(self.col(flag))) or [])
+        per_value = breakdown(row, self.cols, flag_count(self.col(flag)))
+        if per_value is not None:
+            details = {
+                **details,
+                "dimensions": list(self.cols.dimension_names),
+                "by_dimension": per_value,
+            }
         return CheckResult(
             check=self.name,
             game_date=game_date,

@@ -188,6 +188,17 @@ class PredictionsTable(Strict):
     # parsed with SAFE.PARSE_JSON, so a row that is not JSON is counted as unparseable
     # instead of failing the query. (On BigQuery a JSON column must not be listed.)
     json_text_columns: list[Identifier] = []
+    # Columns to break every count down by (the model: `system_id`): GROUP BY keys of the
+    # one shared query, next to the date's total, never a query per value.
+    dimensions: list[Identifier] = []
+
+    @field_validator("dimensions")
+    @classmethod
+    def _dimensions_once(cls, v: list[str]) -> list[str]:
+        repeated = sorted({d for d in v if v.count(d) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(repeated)} listed more than once")
+        return v
 
 
 class WriteLog(Strict):

@@ -139,13 +139,14 @@ class Lab:
         active: bool = True,
         day: dt.date = DAY,
         predicted_at: bool = True,
+        system_id: str = "catboost_v8",
     ) -> str:
         pid = f"p{next(self.ids):04d}"
         made = made_at or utc("23:12:42")
         self.predictions.append(
             {
                 "prediction_id": pid,
-                "system_id": "catboost_v8",
+                "system_id": system_id,
                 "player_lookup": player,
                 "game_date": day,
                 "game_id": f"{day:%Y%m%d}_01",

@@ -20,7 +20,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from alerts.content import MAX_EXAMPLES, display_name, examples_table, headline, where
+from alerts.content import (
+    MAX_EXAMPLES,
+    by_dimension,
+    display_name,
+    examples_table,
+    headline,
+    where,
+)
 from alerts.grouping import is_firing, ordered, share, worst_severity
 from alerts.lifecycle import AlertState, Notification
 from alerts.model import Alert
@@ -121,6 +128,10 @@ def _numbers(alert: Alert) -> str:
     if alert.kind == "error":
         return escape(alert.summary)
     text = f"{headline(alert)}\n{escape(alert.summary)}"
+    per_value = by_dimension(alert)
+    if per_value:
+        names = ", ".join(str(n) for n in alert.details.get("dimensions") or [])
+        text += f"\n*By {escape(names)}:* {escape(per_value)}"
     if alert.meaning:
         text += f"\n_{escape(alert.meaning)}_"
     used = alert.details.get("attribution_summary")

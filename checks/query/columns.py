@@ -75,6 +75,7 @@ class JoinColumns:
     date_column: str  # predictions.date_column (a key, but not the entity's)
     quality_locations: tuple[str, ...]  # predictions.quality, described
     feature_locations: tuple[tuple[str, tuple[str, ...]], ...]  # name -> locations, described
+    dimension_names: tuple[str, ...] = ()  # predictions.dimensions, in config order
 
     prediction_id: ClassVar[str] = "prediction_id"
     # Rows the table holds for this prediction id (>1: a writer duplicated it; one counts).
@@ -101,6 +102,16 @@ class JoinColumns:
         """The i-th key (predictions.keys on the prediction side, feature_store.keys on the
         store side: they pair one to one)."""
         return f"key_{_checked(i, 'key', self.key_names)}"
+
+    def dimension(self, i: int) -> str:
+        """The i-th dimension's value (predictions.dimensions), per prediction and on the
+        aggregate row: the same name at both levels, as the GROUP BY key."""
+        return dimension_column(_checked(i, "dimension", self.dimension_names))
+
+    @property
+    def dimensions(self) -> list[tuple[str, str]]:
+        """(configured name, column) of every dimension, in config order."""
+        return [(name, self.dimension(i)) for i, name in enumerate(self.dimension_names)]
 
     @property
     def entity_keys(self) -> list[tuple[str, str]]:
@@ -172,6 +183,19 @@ TOTAL = "total"  # predictions of the date (each prediction id once)
 DUPLICATES = "duplicate_prediction_rows"  # extra rows of ids the table holds more than once
 FLAG = "flag"  # every check's "any problem" column (prefixed by `check_column`)
 IMPACT_AFFECTED = "impact__affected"  # predictions any problem check flags
+
+# With dimensions the statement returns, per date, one row per combination of dimension
+# values and the date's total: DATE_TOTAL is 1 on the total row (SQL GROUPING()).
+DATE_TOTAL = "date_total"
+# Readers attach a date's per-dimension rows to its total row under this key (in Python:
+# checks/query/dimensions.py), so a check reads one row per date as before.
+BY_DIMENSION = "by_dimension"
+
+
+def dimension_column(i: int) -> str:
+    """The column of the i-th dimension (see `JoinColumns.dimension`)."""
+    return f"dim_{i}"
+
 
 HitCount = Literal["graded", "correct"]
 HitGroup = Literal["affected", "unaffected"]

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from checks.hit_rate_drop import hit_rates
 from checks.query.columns import (
+    DATE_TOTAL,
     GAME_DATE,
     IMPACT_AFFECTED,
     TOTAL,
+    JoinColumns,
     check_flag,
     flag_count,
     hit_count,
 )
+from checks.query.dimensions import values_of
 
 # Impact column -> the check whose per-prediction flag it counts.
 COLUMNS: dict[str, str] = {
@@ -59,6 +62,14 @@ class ImpactRow:
     high_edge_hit_rate_unaffected: float | None = None
     high_edge_graded_affected: int | None = None
     high_edge_graded_unaffected: int | None = None
+    # With `predictions.dimensions`: this row's values (name -> value); empty on the
+    # date's total row, which every date has.
+    dimensions: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def is_total(self) -> bool:
+        """The date's total (every model together), not one dimension value's row."""
+        return not self.dimensions
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,8 +92,11 @@ class ImpactRow:
         return f"graded hit rate {self.game_date}: {part('affected')}, {part('unaffected')}"
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any], checks: set[str]) -> ImpactRow:
-        """`checks` are the checks the query computed; others are reported as None."""
+    def from_row(
+        cls, row: Mapping[str, Any], checks: set[str], cols: JoinColumns | None = None
+    ) -> ImpactRow:
+        """`checks` are the checks the query computed; others are reported as None.
+        `cols` names the dimensions (a dimension row carries their values)."""
         total = int(row[TOTAL] or 0)
         counts = {
             column: int(row[flag_count(check_flag(check))] or 0) if check in checks else None
@@ -97,8 +111,10 @@ class ImpactRow:
                 hits[f"graded_{group}"] = rates[f"graded_{group}"]
                 hits[f"high_edge_hit_rate_{group}"] = rates[f"hit_rate_{group}_high_edge"]
                 hits[f"high_edge_graded_{group}"] = rates[f"graded_{group}_high_edge"]
+        dims = {} if cols is None or row.get(DATE_TOTAL, 1) else values_of(row, cols)
         return cls(
             game_date=row[GAME_DATE],
+            dimensions=dims,
             total=total,
             affected=affected,
             affected_pct=round(100.0 * affected / total, 1) if total else 0.0,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from checks.base import Check, Fragment
 from checks.query.columns import (
+    DATE_TOTAL,
     DUPLICATES,
     GAME_DATE,
     HIT_GROUPS,
@@ -76,6 +77,7 @@ class Tables:
                 (name, tuple(loc.describe() for loc in locations))
                 for name, locations in preds.features.items()
             ),
+            dimension_names=tuple(preds.dimensions),
         )
 
 
@@ -358,6 +360,7 @@ def prediction_rows(
     pred_cols += [(cols.key(i), ident(k)) for i, k in enumerate(preds.keys)]
     pred_cols.append((cols.made_at, f"({preds.made_at})"))
     text = preds.json_text_columns
+    pred_cols += [(column, ident(name)) for name, column in cols.dimensions]
     quality = _first_number(cols.quality, preds.quality, params, text)
     pred_cols += [*quality.columns, (cols.logged_quality, quality.store_side)]
     logged = [(cols.quality_unparseable, _unparseable(cols.logged_quality, quality.malformed))]
@@ -476,6 +479,22 @@ def _hit_aggregates(cols: JoinColumns, problem_flag: str) -> list[tuple[str, str
     return out
 
 
+def _grouping(cols: JoinColumns) -> tuple[str, str, str]:
+    """(key columns, GROUP BY, ORDER BY) of the aggregate row.
+
+    Without dimensions: one row per date. With them: GROUPING SETS give, from the same
+    scan, one row per (date, dimension values) and the date's total (DATE_TOTAL = 1), so
+    every aggregate (including the non-additive ones) is right at both levels.
+    """
+    date = renamed(cols.game_date, GAME_DATE)
+    if not cols.dimension_names:
+        return date, cols.game_date, cols.game_date
+    dims = [column for _, column in cols.dimensions]
+    keys = ",\n  ".join([date, *dims, f"GROUPING({dims[0]}) AS {DATE_TOTAL}"])
+    group_by = f"GROUPING SETS (({cols.game_date}), ({', '.join([cols.game_date, *dims])}))"
+    return keys, group_by, ", ".join([cols.game_date, f"{DATE_TOTAL} DESC", *dims])
+
+
 def build_query(
     tables: Tables,
     checks: Sequence[Check],
@@ -565,10 +584,11 @@ def build_query(
     if rank_cols:
         ctes.append(f"ranked AS (\n  SELECT\n    *,\n    {_select(rank_cols)}\n  FROM {source}\n)")
         source = "ranked"
+    keys, group_by, order_by = _grouping(cols)
     sql = (
         "WITH\n" + ",\n".join(ctes) + "\n"
-        f"SELECT\n  {renamed(cols.game_date, GAME_DATE)},\n  {_select(aggregates, '  ')}\n"
-        f"FROM {source}\nGROUP BY {cols.game_date}\nORDER BY {cols.game_date}"
+        f"SELECT\n  {keys},\n  {_select(aggregates, '  ')}\n"
+        f"FROM {source}\nGROUP BY {group_by}\nORDER BY {order_by}"
     )
     names = ", ".join(c.name for c in checks) or "impact"
     if not details:

@@ -17,6 +17,11 @@ Game dates (T = today in the config's time zone):
        JSON null (no prop line).
   T+1  upcoming: clean except 2 players with no store row and 2 in the "poor" quality tier.
 
+Models (`system_id`): as on the platform, a player has one prediction per model: 2 models on
+T-2 and T+1, 3 on T (so the cache hit all three models of the same 34 players: 34 of 49 each,
+102 of 147 in all), and on T-1 one per player spread over 7 models (13-14 each). With
+`predictions.dimensions: [system_id]` the impact table and every alert show these per model.
+
 T-2 and T-1 are graded (prediction_accuracy): T-2 hit 54.5 %, T-1 41.9 % with high-edge 0 of
 7, the seed's Feb 2. With `history` configured, write_demo also replays featmon's own runs
 the evening before (see write_demo).

@@ -18,6 +18,7 @@ from alerts.lifecycle import RunScope
 from checks.base import Check, CheckResult
 from checks.durations import parse_duration
 from checks.query.columns import DUPLICATES, GAME_DATE, TOTAL
+from checks.query.dimensions import by_date
 from checks.query.sql import Query
 from checks.registry import CHECKS
 from monitor.clock import now_utc
@@ -70,7 +71,8 @@ class RunReport:
 
 
 def _rows_by_date(wh: Warehouse, query: Query) -> dict[dt.date, dict[str, Any]]:
-    return {row[GAME_DATE]: row for row in wh.rows(query)}
+    """One row per date, with its per-dimension rows folded in (when configured)."""
+    return by_date(wh.rows(query))
 
 
 def _results_for(

@@ -238,7 +238,7 @@ def with_outcomes(config: Config, wh: Warehouse, notes: list[Notification]) -> l
     except WarehouseError as e:
         log.warning("graded outcomes not added to resolutions: %s", e)
         return notes
-    rows = {r.game_date.isoformat(): r for r in impact}
+    rows = {r.game_date.isoformat(): r for r in impact if r.is_total}
     return [
         replace(n, outcome=rows[_day(n)].outcome())
         if n.kind == "resolved" and _day(n) in rows

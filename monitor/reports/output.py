@@ -16,7 +16,7 @@ import shutil
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
 
@@ -133,14 +133,25 @@ def report_table(report: RunReport) -> Table:
     return table
 
 
-def impact_table(rows: Sequence[ImpactRow], width: int | None = None) -> Table:
+def dimension_names(rows: Sequence[ImpactRow]) -> list[str]:
+    """The dimensions the rows carry (`predictions.dimensions`), in config order."""
+    names: list[str] = []
+    for row in rows:
+        names += [n for n in row.dimensions if n not in names]
+    return names
+
+
+def impact_table(rows: Sequence[ImpactRow], width: int | None = None) -> RenderableType:
     """The seed's table; with `grading`, hit rates of affected vs unaffected predictions
     ("41.9% of 86": hit rate and how many were graded), overall and high-edge.
 
     One row per game date needs about 220 columns (18 long field names); narrower than
     `width` it is turned on its side, one column per game date, so no header or date is cut.
+    With dimensions, a second, narrow table follows: per date and dimension value, the
+    predictions, how many any problem touched, and the graded hit rate.
     """
-    headers, lines = _impact_cells(rows)
+    totals = [r for r in rows if r.is_total]
+    headers, lines = _impact_cells(totals)
     natural = sum(max(len(c) for c in column) + 3 for column in zip(headers, *lines, strict=True))
     if width is None or natural + 1 <= width:
         table = Table(title="featmon impact", title_justify="left")
@@ -148,8 +159,44 @@ def impact_table(rows: Sequence[ImpactRow], width: int | None = None) -> Table:
             table.add_column(name, justify="left" if name == "game_date" else "right")
         for cells in lines:
             table.add_row(*cells)
+    else:
+        table = _impact_vertical(headers, lines)
+    dims = dimension_names(rows)
+    if not dims:
         return table
-    return _impact_vertical(headers, lines)
+    return Group(table, "", _dimension_table(rows, dims))
+
+
+def _dimension_table(rows: Sequence[ImpactRow], dims: list[str]) -> Table:
+    """Per date and dimension value (e.g. per model): which ones a problem touched."""
+    graded = any(r.graded_affected is not None for r in rows)
+    table = Table(title=f"featmon impact by {', '.join(dims)}", title_justify="left")
+    for name in ["game_date", *dims]:
+        table.add_column(name)
+    for name in ("total", "affected", "affected_pct", *(["hit_rate"] if graded else [])):
+        table.add_column(name, justify="right")
+    for r in rows:
+        if r.is_total:
+            continue
+        cells = [r.game_date.isoformat(), *(escape(str(r.dimensions.get(n))) for n in dims)]
+        cells += [str(r.total), str(r.affected), str(r.affected_pct)]
+        if graded:
+            cells.append(_overall_hit(r))
+        table.add_row(*cells)
+    return table
+
+
+def _overall_hit(r: ImpactRow) -> str:
+    """The row's hit rate over every graded prediction, affected or not ("-": none)."""
+    groups = [
+        (r.hit_rate_affected, r.graded_affected or 0),
+        (r.hit_rate_unaffected, r.graded_unaffected or 0),
+    ]
+    graded = sum(n for _, n in groups)
+    if not graded:
+        return "-"
+    correct = sum(round((rate or 0.0) * n / 100.0) for rate, n in groups)
+    return rate_of(100.0 * correct / graded, graded)
 
 
 def _impact_vertical(headers: list[str], lines: list[list[str]]) -> Table:
@@ -183,15 +230,21 @@ def _impact_cells(rows: Sequence[ImpactRow]) -> tuple[list[str], list[list[str]]
 
 
 def impact_json(rows: Sequence[ImpactRow]) -> str:
+    """`dimensions` is {} on a date's total row, {"system_id": ...} on a model's."""
     return strict_dumps({"rows": [r.as_dict() for r in rows]}, indent=2)
 
 
 def impact_csv(rows: Sequence[ImpactRow]) -> str:
+    """One column per dimension after game_date, empty on a date's total row."""
+    dims = dimension_names(rows)
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=IMPACT_FIELDS, lineterminator="\n")
+    fields = [IMPACT_FIELDS[0], *dims, *IMPACT_FIELDS[1:]]
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow(jsonable(row.as_dict()))
+        d = row.as_dict()
+        values = d.pop("dimensions")
+        writer.writerow(jsonable({**d, **{n: values.get(n) for n in dims}}))
     return buf.getvalue()
 
 

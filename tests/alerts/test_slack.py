@@ -223,6 +223,7 @@ def alert_note(
     message: str | None = None,
     feature: str | None = None,
     examples: list[dict[str, Any]] = EXAMPLES,
+    details: dict[str, Any] | None = None,
 ) -> Notification:
     """A new alert of the 2026-02-03 group, as the lifecycle announces it."""
     result = CheckResult(
@@ -235,6 +236,7 @@ def alert_note(
         affected=affected,
         message=message or f"{affected} of 147 logged 65.46",
         examples=examples,
+        details=details or {},
     )
     scope = RunScope(
         checks=frozenset({check}), window=(DAY, DAY), configured_window=True, scheduled=True
@@ -269,6 +271,27 @@ def test_values_from_the_data_are_escaped_in_mrkdwn(slack: SlackStandIn) -> None
     assert "R&amp;D &lt;!channel&gt; &lt;@U123&gt; &lt;https://evil|click&gt;" in sent
     assert "&lt;!channel&gt;&amp;&lt;@U123" in sent  # the example row too
     assert "<https://runbooks.example/featmon|what to do>" in sent  # our own link stays one
+
+
+def test_the_message_names_the_models_hit_worst_first_escaped(slack: SlackStandIn) -> None:
+    """`details.by_dimension` (from `predictions.dimensions`): the models with affected
+    predictions, in the order given (worst first), six at most, untouched ones left out;
+    a model name from the data cannot ping anyone."""
+    models = [("catboost_v9", 40, 49), ("<!channel>", 30, 49), ("ensemble_v2", 12, 49)]
+    models += [(f"m{i}", 1, 10) for i in range(5)] + [("ridge_v4", 0, 49)]
+    by_dimension = [
+        {"system_id": name, "affected": n, "total": t, "graded": 20, "hit_rate": 41.9}
+        for name, n, t in models
+    ]
+    details = {"dimensions": ["system_id"], "by_dimension": by_dimension}
+    sink(slack).deliver(env(alert_note(details=details)))
+    sent = json.dumps(slack.calls[-1]["body"]["blocks"])
+    assert (
+        "*By system_id:* catboost_v9 40/49 (hit 41.9% of 20), &lt;!channel&gt; 30/49 "
+        "(hit 41.9% of 20), ensemble_v2 12/49 (hit 41.9% of 20), m0 1/10 (hit 41.9% of 20), "
+        "m1 1/10 (hit 41.9% of 20), m2 1/10 (hit 41.9% of 20), ... 2 more"
+    ) in sent
+    assert "<!channel>" not in sent and "ridge_v4" not in sent
 
 
 def test_every_text_block_keeps_to_slacks_limits(slack: SlackStandIn) -> None:

@@ -309,7 +309,7 @@ def test_impact_counts_distinct_predictions(lab: Lab) -> None:
     )
     lab.add_prediction("a", made_at=utc("23:00"))
     lab.add_prediction("ghost")
-    [row] = lab.impact()
+    [row] = [r for r in lab.impact() if r.is_total]
     assert (row.total, row.stale, row.quality_mismatch, row.feature_mismatch) == (3, 1, 1, 1)
     assert (row.low_quality, row.missing_features, row.missing_quality) == (1, 1, 0)
     assert (row.affected, row.affected_pct) == (2, 66.7)
@@ -411,3 +411,62 @@ def test_json_null_is_not_logged_but_a_string_is_unparseable(lab: Lab) -> None:
     assert (missing.affected, missing.total) == (4, 4)
     assert missing.details["unparseable"] == 1  # only d's "n/a"
     assert missing.message.endswith("(1 unparseable)")
+
+
+# --- dimensions: per-model counts from the same query ------------------------------------
+
+
+def test_every_result_and_the_impact_table_count_per_model(lab: Lab) -> None:
+    """Two players, three models: player a's catboost and ensemble predictions logged the
+    old quality, the ghost (no store row) has only an xgboost prediction."""
+    lab.add_store("a", quality=87.59)
+    lab.add_store("b", quality=87.59)
+    for system in ("catboost_v9", "ensemble_v2"):
+        lab.add_prediction("a", system_id=system, quality=65.46, snapshot=snap(65.46))
+        lab.add_prediction("b", system_id=system)
+    lab.add_prediction("b", system_id="xgboost_v3")
+    lab.add_prediction("ghost", system_id="xgboost_v3")
+    mismatch = lab.result("quality_mismatch")
+    assert (mismatch.affected, mismatch.total) == (2, 6)
+    assert mismatch.details["dimensions"] == ["system_id"]
+    # Worst first (affected, then size, then name); the untouched model is listed too.
+    # Grading is configured (nothing graded yet): each model's hit rate is not known.
+    ungraded = {"graded": 0, "hit_rate": None}
+    assert mismatch.details["by_dimension"] == [
+        {"system_id": "catboost_v9", "affected": 1, "total": 2, **ungraded},
+        {"system_id": "ensemble_v2", "affected": 1, "total": 2, **ungraded},
+        {"system_id": "xgboost_v3", "affected": 0, "total": 2, **ungraded},
+    ]
+    missing = lab.result("missing_features")
+    assert missing.details["by_dimension"][0] == {
+        "system_id": "xgboost_v3",
+        "affected": 1,
+        "total": 2,
+        **ungraded,
+    }
+    rows = lab.impact()
+    assert [r.dimensions for r in rows] == [
+        {},
+        {"system_id": "catboost_v9"},
+        {"system_id": "ensemble_v2"},
+        {"system_id": "xgboost_v3"},
+    ]
+    assert [(r.total, r.quality_mismatch, r.missing_features, r.affected) for r in rows] == [
+        (6, 2, 1, 3),
+        (2, 1, 0, 1),
+        (2, 1, 0, 1),
+        (2, 0, 1, 1),
+    ]
+
+
+def test_without_dimensions_there_is_one_row_per_date_and_no_breakdown(lab: Lab) -> None:
+    data = lab.config_data()
+    data["predictions"]["dimensions"] = []
+    config = lab.config(predictions=data["predictions"])
+    lab.add_store("a")
+    lab.add_prediction("a", system_id="catboost_v9")
+    lab.add_prediction("a", system_id="ensemble_v2")
+    result = lab.result("quality_mismatch", config=config)
+    assert "by_dimension" not in result.details
+    [row] = lab.impact(config)
+    assert (row.total, row.dimensions) == (2, {})

@@ -13,6 +13,7 @@ from sqlglot import exp
 
 from checks.base import Check
 from checks.query.columns import JoinColumns
+from checks.query.dimensions import by_date
 from checks.query.impact import ImpactRow
 from checks.query.join import build_query, prediction_rows
 from checks.query.sql import Params
@@ -126,6 +127,24 @@ def test_checks_read_only_aggregates_the_statement_returns() -> None:
     for check in checks:
         results = check.results(row, DAY)
         assert results, check.name
+
+
+def test_dimension_rows_are_read_through_the_statement_s_names() -> None:
+    """With `dimensions`, each check's details carry the per-model counts read from the
+    dimension rows the statement returns (folded into the date's total row)."""
+    config = cfg()
+    assert config.predictions.dimensions == ["system_id"]
+    checks = join_checks(config)
+    sql = build_query(tables_of(config), checks, DAY, DAY, examples=5).sql
+    total, model = output_row(sql), output_row(sql)
+    total.update(game_date=DAY, date_total=1)
+    model.update(game_date=DAY, date_total=0, dim_0="catboost_v9")
+    [row] = by_date([total, model]).values()
+    for check in checks:
+        for result in check.results(row, DAY):
+            assert result.details["dimensions"] == ["system_id"], check.name
+            [entry] = result.details["by_dimension"]
+            assert entry["system_id"] == "catboost_v9" and entry["total"] == 0, check.name
 
 
 def test_impact_reads_only_aggregates_the_statement_returns() -> None:

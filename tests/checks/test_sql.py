@@ -273,3 +273,19 @@ def test_grading_attribution_and_summary_queries_read_each_table_once_partition_
         if name in ("flagged", "all", "one"):  # the recorded history is read for the window too
             [fp] = [t for t in tree.find_all(exp.Table) if t.name == "store_fingerprints"]
             assert_partition_filtered(fp, "game_date")
+
+
+def test_dimensions_are_grouping_sets_of_the_one_statement() -> None:
+    """Per-model counts come from the same scan: the date's total and each model's row are
+    GROUPING SETS of one GROUP BY, never a second statement or a second table reference."""
+    cfg = config()
+    assert cfg.predictions.dimensions == ["system_id"]
+    for query in [check_query(cfg, build_checks(cfg), WINDOW), impact_query(cfg, WINDOW)[0]]:
+        tree = sqlglot.parse_one(query.sql, read="bigquery")
+        assert len(base_tables(tree, cfg)) == 2  # each base table once
+        assert "GROUPING SETS ((game_date), (game_date, dim_0))" in query.sql
+        assert "`system_id` AS dim_0" in query.sql
+    data = default_config_data()
+    data["predictions"]["dimensions"] = []
+    plain = check_query(parse_config(data), build_checks(parse_config(data)), WINDOW)
+    assert "GROUPING" not in plain.sql and "dim_0" not in plain.sql

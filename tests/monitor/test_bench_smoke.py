@@ -21,5 +21,7 @@ def test_bench_quick_run_agrees_and_prints_its_line(tmp_path: Path) -> None:
     last = proc.stdout.strip().splitlines()[-1]
     # The three implementations are asserted to agree inside the script before this prints.
     assert re.fullmatch(
-        r"ratio_vs_sql=[0-9.]+ ratio_vs_pandas=[0-9.]+ rss_2x_over_1x=[0-9.]+", last
+        r"ratio_vs_sql=[0-9.]+ ratio_vs_pandas=[0-9.]+ rss_2x_over_1x=[0-9.]+ "
+        r"ratio_by_model_vs_sql=[0-9.]+",
+        last,
     ), last

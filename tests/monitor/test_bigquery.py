@@ -165,7 +165,40 @@ def test_impact_is_the_same_on_bigquery(emulator: bq_peer.Emulator, duckdb_twin:
     config = bq_config(emulator.endpoint)
     with open_warehouse(config) as wh:
         assert run_impact(config, wh, WINDOW) == expected
-    assert [r.affected for r in expected] == [0, 97, 102, 8]
+    assert [r.affected for r in expected if r.is_total] == [0, 97, 102, 8]
+    # Per model (`dimensions: [system_id]`), the same on both: the incident date's three.
+    today = [r for r in expected if r.game_date == TODAY and not r.is_total]
+    assert [(r.dimensions["system_id"], r.affected, r.total) for r in today] == [
+        ("catboost_v8", 34, 49),
+        ("ensemble_v2", 34, 49),
+        ("xgboost_v3", 34, 49),
+    ]
+
+
+def test_dimensions_add_no_job(proxy: bq_peer.Proxy) -> None:
+    """Per-model counts are GROUPING SETS of the same statement: a cycle is still the store
+    summary and one join, `featmon impact` still one job, with or without dimensions."""
+    for dimensions in (["system_id"], []):
+        data = bq_config_data(proxy.endpoint)
+        data["predictions"]["dimensions"] = dimensions
+        config = parse_config(data)
+        before = len(proxy.job_inserts())
+        report = run_cycle(config, WINDOW)
+        assert report.queries == 2
+        with open_warehouse(config) as wh:
+            rows = run_impact(config, wh, WINDOW)
+        labels = [i.body["configuration"]["labels"]["check"] for i in proxy.job_inserts()]
+        assert labels[before:] == ["store", "all_checks", "impact"], dimensions
+        assert len(rows) == (4 + 14 if dimensions else 4)  # 2 + 7 + 3 + 2 models
+        [quality] = [
+            r for r in report.results if r.check == "quality_mismatch" and r.game_date == TODAY
+        ]
+        by_model = [
+            (e["system_id"], e["affected"]) for e in quality.details.get("by_dimension", [])
+        ]
+        assert by_model == (
+            [(s, 34) for s in ("catboost_v8", "ensemble_v2", "xgboost_v3")] if dimensions else []
+        )
 
 
 def test_jobs_carry_labels_byte_limit_and_parameters(proxy: bq_peer.Proxy) -> None:

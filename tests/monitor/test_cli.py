@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -168,10 +169,20 @@ def test_impact_json_and_csv(demo_dir: Path, today: dt.date) -> None:
     )
     proc = featmon("impact", "--from", start, "--to", end, "--format", "json", cwd=demo_dir)
     assert proc.returncode == 0, proc.stderr
-    rows = {r["game_date"]: r for r in json.loads(proc.stdout)["rows"]}
+    every = json.loads(proc.stdout)["rows"]
+    rows = {r["game_date"]: r for r in every if r["dimensions"] == {}}
     assert list(rows) == [(today + dt.timedelta(days=i)).isoformat() for i in range(-2, 2)]
     feb3 = rows[today.isoformat()]
+    # Each date's total, then one row per model (`predictions.dimensions: [system_id]`):
+    # the stale worker served all three models of the same 34 players.
+    models = {
+        r["dimensions"]["system_id"]: (r["affected"], r["total"])
+        for r in every
+        if r["game_date"] == today.isoformat() and r["dimensions"]
+    }
+    assert models == {"catboost_v8": (34, 49), "xgboost_v3": (34, 49), "ensemble_v2": (34, 49)}
     assert feb3 == {
+        "dimensions": {},
         "game_date": today.isoformat(),
         "total": 147,
         "missing_quality": 0,
@@ -199,10 +210,20 @@ def test_impact_json_and_csv(demo_dir: Path, today: dt.date) -> None:
     assert (feb2["hit_rate_affected"], feb2["graded_affected"]) == (41.9, 86)
     assert (feb2["high_edge_hit_rate_affected"], feb2["high_edge_graded_affected"]) == (0.0, 7)
     assert feb2["graded_unaffected"] == 0
+    # Hit rates per model add up to the date's: 36 of 86 over seven models.
+    feb2_models = [r for r in every if r["game_date"] == feb2["game_date"] and r["dimensions"]]
+    assert len(feb2_models) == 7
+    assert sum(r["graded_affected"] for r in feb2_models) == 86
+    correct = [round(r["hit_rate_affected"] * r["graded_affected"] / 100) for r in feb2_models]
+    assert sum(correct) == 36
     assert (rows[start]["hit_rate_unaffected"], rows[start]["graded_unaffected"]) == (54.5, 110)
     proc = featmon("impact", "--from", start, "--to", end, "--format", "csv", cwd=demo_dir)
     parsed = list(csv.DictReader(io.StringIO(proc.stdout)))
-    assert [r["affected_pct"] for r in parsed] == [str(rows[d]["affected_pct"]) for d in rows]
+    totals = [r for r in parsed if r["system_id"] == ""]  # the date's total: no model
+    assert [r["affected_pct"] for r in totals] == [str(rows[d]["affected_pct"]) for d in rows]
+    assert len(parsed) == len(every)
+    [catboost] = [r for r in parsed if (r["game_date"], r["system_id"]) == (end, "catboost_v8")]
+    assert (catboost["total"], catboost["missing_features"]) == ("42", "2")
 
 
 def test_missing_warehouse_is_an_error_not_a_green_run(tmp_path: Path) -> None:
@@ -253,10 +274,14 @@ def test_sql_native_runs_on_duckdb(demo_dir: Path, today: dt.date) -> None:
     try:
         cur = con.execute(proc.stdout.rstrip().rstrip(";"), params)
         names = [d[0] for d in cur.description]
-        [row] = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
     finally:
         con.close()
+    # The date's total (date_total = 1), then one row per model (dim_0 = system_id).
+    [row] = [r for r in rows if r["date_total"] == 1]
     assert (row["total"], row["stale_predictions__flag_count"]) == (97, 97)
+    per_model = [r for r in rows if r["date_total"] == 0]
+    assert len(per_model) == 7 and sum(r["total"] for r in per_model) == 97
 
 
 def test_demo_shows_the_incident(tmp_path: Path) -> None:
@@ -273,6 +298,8 @@ def test_demo_shows_the_incident(tmp_path: Path) -> None:
     # the incident date's group: its alerts in one message, worst first
     assert preview.splitlines()[1].startswith(":rotating_light: CRITICAL 2026-")
     assert preview.index("CRITICAL quality_mismatch") < preview.index("WARNING feature_mismatch")
+    # Which models the incident touched: all three of the cached players' predictions.
+    assert "*By system_id:* catboost_v8 34/49, ensemble_v2 34/49, xgboost_v3 34/49" in preview
 
 
 def test_demo_leaves_the_configured_warehouse_and_slack_alone(
@@ -308,6 +335,9 @@ def test_impact_table_is_readable_at_100_columns(demo_dir: Path, today: dt.date)
     assert "game_date" in proc.stdout
     for offset in range(-2, 2):
         assert (today + dt.timedelta(days=offset)).isoformat() in proc.stdout
+    # Then the per-model table: one line per (date, model).
+    by_model = proc.stdout.split("featmon impact by system_id")[1]
+    assert re.search(rf"{today.isoformat()} │ xgboost_v3 +│ +49 │ +34 │ +69\.4", by_model)
 
 
 def test_every_investigation_command_works_without_the_production_secrets(

@@ -406,3 +406,17 @@ def test_every_secret_field_of_the_models_is_resolved_only_when_sending() -> Non
         return found
 
     assert secret_paths(Config, "") == set(SECRET_FIELDS)
+
+
+def test_dimensions_are_plain_identifiers_listed_once(tmp_path: Path) -> None:
+    data = default_config_data()
+    data["predictions"]["dimensions"] = ["system_id", "system_id"]
+    assert problems(data) == ["predictions.dimensions: system_id listed more than once"]
+    data["predictions"]["dimensions"] = ["system_id; DROP TABLE x"]
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(data))
+    proc = featmon("validate", "-c", str(path))
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("featmon: config error: predictions.dimensions[0]: ")
+    assert "is not a plain identifier" in proc.stderr
