@@ -17,7 +17,7 @@ import checks.prediction_volume as volume
 from alerts.lifecycle import RunScope
 from checks.base import Check, CheckResult
 from checks.durations import parse_duration
-from checks.query.columns import DUPLICATES, GAME_DATE, TOTAL
+from checks.query.columns import DUPLICATES, TOTAL
 from checks.query.dimensions import by_date
 from checks.query.sql import Query
 from checks.registry import CHECKS

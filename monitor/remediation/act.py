@@ -243,9 +243,7 @@ def _post_waiting(config: Config, problems: list[str]) -> None:
     _post_replies(config, replies, problems)
 
 
-def _post_replies(
-    config: Config, replies: list[tuple[str, str, str]], problems: list[str]
-) -> None:
+def _post_replies(config: Config, replies: list[tuple[str, str, str]], problems: list[str]) -> None:
     """Post each (row id, group ref, text) in its thread, then mark it `replied`."""
     from monitor.pipeline.notify import open_state
 
