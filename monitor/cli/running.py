@@ -57,6 +57,7 @@ def check(
 ) -> None:
     """Run the enabled checks over the window and report alerts."""
     from monitor.pipeline.run import run_once
+    from monitor.progress import Progress
 
     config = load(config_path)
     window = window_of(config, dates)
@@ -66,15 +67,17 @@ def check(
     # No window flags: the configured window; and no --only besides: the scheduled run (the
     # Cloud Run job's). Anything narrower changes only the alerts it looked at.
     configured = not any(dates)
-    outcome = run_once(
-        config,
-        window,
-        only,
-        configured_window=configured,
-        scheduled=configured and not only,
-        dry_run=dry_run,
-        log_format=log_format,
-    )
+    with Progress("featmon check", total=3) as progress:
+        outcome = run_once(
+            config,
+            window,
+            only,
+            configured_window=configured,
+            scheduled=configured and not only,
+            dry_run=dry_run,
+            log_format=log_format,
+            step=progress.step,
+        )
     print_outcome(config, outcome, fmt)
     sys.exit(outcome.exit_code(fail_on_alert))
 
@@ -137,14 +140,15 @@ def print_outcome(
 
 def print_estimate(config: Config, window: DateWindow, fmt: str) -> int:
     from monitor.pipeline.cost import estimate, format_bytes, monthly_cost
+    from monitor.progress import Progress
     from monitor.warehouse import WarehouseError, capabilities, open_warehouse
     from monitor.warehouse.base import EstimateUnsupported
 
     if not capabilities(config).dry_run:
         fail(EXIT_USAGE, ["--estimate dry-runs the queries: it needs warehouse.backend: bigquery"])
     try:
-        with open_warehouse(config) as wh:
-            figures = estimate(config, wh, window)
+        with open_warehouse(config) as wh, Progress("featmon check --estimate") as progress:
+            figures = estimate(config, wh, window, progress.step)
     except EstimateUnsupported as e:
         fail(EXIT_USAGE, [str(e)])
     except WarehouseError as e:
@@ -194,6 +198,7 @@ def demo(config_path: str | None, no_check: bool, notify: bool) -> None:
     from monitor.pipeline.impact import run_impact
     from monitor.pipeline.run import run_once
     from monitor.pipeline.window import DateWindow, resolve_window, today_in
+    from monitor.progress import Progress
     from monitor.reports import output
     from monitor.warehouse import capabilities, open_warehouse
 
@@ -205,7 +210,8 @@ def demo(config_path: str | None, no_check: bool, notify: bool) -> None:
     config, dropped = demo_config(configured, notify=notify)
     today = today_in(config)
     path = config.warehouse_path()
-    data = write_demo(str(path), today, config.zone(), config)
+    with Progress("featmon demo") as progress:
+        data = write_demo(str(path), today, config.zone(), config, progress.step)
     click.echo(
         f"demo warehouse {path}: {len(data.store)} feature-store rows, "
         f"{len(data.predictions)} predictions, game dates {today - dt.timedelta(days=2)} .. "

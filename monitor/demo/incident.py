@@ -47,6 +47,7 @@ from monitor.demo.schema import (
     create_tables,
     insert_rows,
 )
+from monitor.progress import Step
 from monitor.warehouse.duckdb import DuckDBWarehouse
 
 FEATURE_NAMES = [
@@ -460,22 +461,33 @@ def build_demo_data(today: dt.date, zone: ZoneInfo) -> DemoData:
     return b.data
 
 
-def write_demo(path: str, today: dt.date, zone: ZoneInfo, config: Config | None = None) -> DemoData:
+def write_demo(
+    path: str,
+    today: dt.date,
+    zone: ZoneInfo,
+    config: Config | None = None,
+    step: Step | None = None,
+) -> DemoData:
     """Rebuild the demo warehouse file from scratch.
 
     With a config that keeps `history`, the incident is replayed as featmon would have
     lived it: the tables are loaded as they stood at 21:00, 22:35 and 23:15 the evening
     before today (local time), and featmon runs at each moment: it records the 18:05
     version before the 22:30:07 rewrite destroys it, records the rewrite, and at 23:15
-    fires on the batch served at 23:12:42. Then everything else is loaded.
+    fires on the batch served at 23:12:42. Then everything else is loaded. `step` hears
+    each stage (the CLI shows it on a terminal).
     """
     from pathlib import Path
+
+    step = step or (lambda _: None)
 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", ".wal"):
         Path(str(target) + suffix).unlink(missing_ok=True)
+    step("building the demo's rows")
     data = build_demo_data(today, zone)
+    step("creating the tables")
     wh = DuckDBWarehouse(target, read_only=False)
     try:
         create_tables(wh)
@@ -487,8 +499,10 @@ def write_demo(path: str, today: dt.date, zone: ZoneInfo, config: Config | None 
             moment = dt.datetime.combine(
                 evening, dt.time.fromisoformat(clock), tzinfo=zone
             ).astimezone(dt.UTC)
+            step(f"replaying featmon at {clock} the evening before")
             _load(target, data, moment)
             _replay(config, moment, check)
+    step("loading the rest of the season's rows")
     _load(target, data, None)
     return data
 

@@ -9,6 +9,7 @@ from monitor.clock import now_utc
 from monitor.config import Config
 from monitor.pipeline.plan import build_checks, cycle_queries
 from monitor.pipeline.window import DateWindow
+from monitor.progress import Step
 from monitor.warehouse import Warehouse, WarehouseError
 from monitor.warehouse.base import EstimateUnsupported
 
@@ -44,17 +45,21 @@ class Estimate:
     bytes: int
 
 
-def estimate(config: Config, wh: Warehouse, window: DateWindow) -> list[Estimate]:
+def estimate(
+    config: Config, wh: Warehouse, window: DateWindow, step: Step | None = None
+) -> list[Estimate]:
     """Bytes per check (each alone) and for what a run sends: the one combined query, plus
-    the store summary when a store check (store_freshness) is enabled."""
+    the store summary when a store check (store_freshness) is enabled. `step` hears each
+    dry run (one round trip each)."""
+    step = step or (lambda _: None)
     checks = build_checks(config)
     now = now_utc()
-    out = [
-        Estimate(
-            c.name, sum(wh.bytes_processed(q) for q in cycle_queries(config, [c], window, now))
-        )
-        for c in checks
-    ]
+    out = []
+    for c in checks:
+        step(f"dry run of {c.name}")
+        queries = cycle_queries(config, [c], window, now)
+        out.append(Estimate(c.name, sum(wh.bytes_processed(q) for q in queries)))
+    step("dry run of a whole run's queries")
     total = sum(wh.bytes_processed(q) for q in cycle_queries(config, checks, window, now))
     out.append(Estimate("total (a run's queries)", total))
     return out

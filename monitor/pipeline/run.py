@@ -21,6 +21,7 @@ from monitor.pipeline.cycle import RunReport, run_cycle
 from monitor.pipeline.notify import notify, preview
 from monitor.pipeline.outage import announce_outage, announce_recovery
 from monitor.pipeline.window import DateWindow
+from monitor.progress import Step
 from monitor.telemetry.publish import log_run, publish_metrics
 from monitor.warehouse import WarehouseError
 
@@ -88,8 +89,10 @@ def run_once(
     dry_run: bool = False,
     log_format: str | None = None,
     now: dt.datetime | None = None,
+    step: Step | None = None,
 ) -> RunOutcome:
-    """Check `window` (all enabled checks, or `only`), then notify and publish.
+    """Check `window` (all enabled checks, or `only`), then notify and publish (each stage
+    told to `step`, which the CLI shows on a terminal).
 
     The run changes only the alerts it looked at (alerts/lifecycle.py, `RunScope`): say
     `configured_window` when `window` is the config's (no `--date`, `--from/--to`), and
@@ -100,6 +103,8 @@ def run_once(
     `dry_run` records nothing and sends nothing: the notifications the run would make are
     returned instead, by the same rules.
     """
+    step = step or (lambda _: None)
+    step(f"checking {len(window.dates())} game date(s), {window.start} .. {window.end}")
     report = run_cycle(config, window, list(only) if only else None, now=now, record=not dry_run)
     scope = report.scope(configured_window=configured_window, scheduled=scheduled)
     now = now or now_utc()
@@ -108,6 +113,7 @@ def run_once(
     if dry_run:
         outcome.would_notify = preview(config, report, now, scope)
         return outcome
+    step("deciding and sending notifications")
     try:
         notified = notify(config, report, now, scope)
     except WarehouseError as e:  # e.g. another process holds the DuckDB write lock
@@ -122,6 +128,7 @@ def run_once(
         outcome.remediation_problems = _remediate(config, now)
         recoveries = {r.game_date: r.metrics() for r in notified.recoveries.values()}
     log_run(config, report, outcome.resolved, now, log_format)
+    step("publishing metrics")
     outcome.metric_problems = publish_metrics(config, report, now, recoveries)
     return outcome
 
