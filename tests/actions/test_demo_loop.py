@@ -120,10 +120,13 @@ def test_the_next_run_resolves_with_the_recovery_figures(looped: tuple[Path, str
         "   2026-02-02 23:25 EST  resolved: feature_mismatch, feature_mismatch, low_quality, "
         "quality_mismatch"
     )
-    assert lines[2].startswith("   Recovery: detected ")
-    assert "regeneration requested 0s after the alert, batch demo-batch-1" in lines[2]
-    assert "recovered 10m 00s after the request" in lines[2]
-    assert re.search(r"; \d+ predictions superseded\.$", lines[2])
+    # The first bad prediction is the 23:12:42 batch, and the fix superseded its 147: the
+    # date's 19:00 run, replaced by that batch before anything went wrong, is not the fix's.
+    assert lines[2] == (
+        "   Recovery: detected 2m 18s after the first bad prediction; regeneration requested "
+        "0s after the alert, batch demo-batch-1; recovered 10m 00s after the request; "
+        "147 predictions superseded."
+    )
 
 
 def test_the_warehouse_ends_with_the_regenerated_predictions_active(
