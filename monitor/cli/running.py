@@ -191,9 +191,17 @@ DEMO_WAREHOUSE = ".featmon/demo.duckdb"
 @click.option(
     "--notify", is_flag=True, help="Send the demo's alerts to the configured sinks (Slack...)."
 )
-def demo(config_path: str | None, no_check: bool, notify: bool) -> None:
+@click.option(
+    "--loop",
+    "loop",
+    is_flag=True,
+    help="Tell the whole loop: store write -> signal, stale batch -> alert -> regeneration "
+    "-> recovery (docs/actions.md).",
+)
+def demo(config_path: str | None, no_check: bool, notify: bool, loop: bool) -> None:
     """Build the demo warehouse (.featmon/demo.duckdb beside the config) with the seed
-    incident, then check it, notifying no sink unless --notify."""
+    incident, then check it, notifying no sink unless --notify. With --loop, build it
+    while telling the whole loop, from the store's rewrite to the incident's recovery."""
     from monitor.demo.incident import write_demo
     from monitor.pipeline.impact import run_impact
     from monitor.pipeline.run import run_once
@@ -210,6 +218,8 @@ def demo(config_path: str | None, no_check: bool, notify: bool) -> None:
     config, dropped = demo_config(configured, notify=notify)
     today = today_in(config)
     path = config.warehouse_path()
+    if loop:
+        sys.exit(demo_loop(config, dropped))
     with Progress("featmon demo") as progress:
         data = write_demo(str(path), today, config.zone(), config, progress.step)
     click.echo(
@@ -237,6 +247,26 @@ def demo(config_path: str | None, no_check: bool, notify: bool) -> None:
             "(--notify sends to them)"
         )
     sys.exit(outcome.exit_code())
+
+
+def demo_loop(config: Config, dropped: list[str]) -> int:
+    """`featmon demo --loop`: monitor/demo/loop.py tells it; this prints what the demo
+    left alone."""
+    from monitor.clock import now_utc
+    from monitor.demo.loop import run_loop
+    from monitor.pipeline.window import today_in
+
+    path = config.warehouse_path()
+    # FEATMON_NOW pins the demo's today (tests, the docs' excerpts); the loop's own clock
+    # is the evening before it.
+    _, outcome = run_loop(config, path, today_in(config, now_utc()), click.echo)
+    click.echo(f"demo warehouse {path}: the date's regenerated predictions are active")
+    if dropped:
+        click.echo(
+            f"no notifications sent: the demo leaves {', '.join(dropped)} alone "
+            "(--notify sends to them)"
+        )
+    return outcome.exit_code()
 
 
 def demo_config(config: Config, *, notify: bool) -> tuple[Config, list[str]]:

@@ -134,8 +134,11 @@ def notify(config: Config, report: RunReport, now: dt.datetime, scope: RunScope)
         )
         store.save(transition.states.values())
         resolved = [s for s in transition.states.values() if s.status == "resolved"]
-        notes = with_outcomes(config, wh, transition.notifications) if sinks else []
-        notes, recovered = _with_recovery(config, wh, notes, now)
+        if sinks:
+            notes = with_outcomes(config, wh, transition.notifications)
+            notes, recovered = _with_recovery(config, wh, notes, now)
+        else:  # nothing to deliver, but the run still reports the dates that recovered
+            notes, (_, recovered) = [], _with_recovery(config, wh, transition.notifications, now)
         store.record(notes, [s.name for s in sinks], now)
     # Lease released, warehouse closed: now the network.
     delivered = deliver(config, sinks, store.holder, now, attachments)

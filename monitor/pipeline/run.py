@@ -22,6 +22,7 @@ from monitor.pipeline.notify import notify, preview
 from monitor.pipeline.outage import announce_outage, announce_recovery
 from monitor.pipeline.window import DateWindow
 from monitor.progress import Step
+from monitor.remediation.recovery import Recovery
 from monitor.telemetry.publish import log_run, publish_metrics
 from monitor.warehouse import WarehouseError
 
@@ -44,6 +45,8 @@ class RunOutcome:
     health_problems: list[str] = field(default_factory=list)
     # `remediation.mode: auto`: what went wrong asking for regenerations (never the key).
     remediation_problems: list[str] = field(default_factory=list)
+    # By game date: the recovery of each date whose last alerts this run resolved.
+    recoveries: dict[str, Recovery] = field(default_factory=dict)
 
     def problems(self) -> list[str]:
         """Everything that went wrong without stopping the run, in the order it happened,
@@ -126,6 +129,7 @@ def run_once(
         outcome.left_to = notified.left_to
         outcome.health_problems = announce_recovery(config, now)
         outcome.remediation_problems = _remediate(config, now)
+        outcome.recoveries = dict(notified.recoveries)
         recoveries = {r.game_date: r.metrics() for r in notified.recoveries.values()}
     log_run(config, report, outcome.resolved, now, log_format)
     step("publishing metrics")

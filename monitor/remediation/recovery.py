@@ -1,15 +1,18 @@
 """Recovery figures of a date whose alerts resolve: how long the incident took to detect, to
 act on and to recover from, and how many predictions the fix superseded.
 
-- time to detect: the first bad prediction (the earliest prediction of the date made
-  before the alert started that is no longer active, i.e. was superseded by the fix; when
-  none was superseded, the earliest made before the alert) -> the alert's start;
+- time to detect: the first bad prediction (the earliest the fix superseded, see below;
+  when none was superseded, the earliest made before the alert) -> the alert's start;
 - time to act: the alert's start -> the latest regeneration request for the date sent after
   it (featmon's own, automatic or `featmon remediate --execute`); none when the date was
   fixed another way;
 - time to recover: the request (or, without one, the alert) -> the resolution;
-- superseded: the date's predictions that are not active (`NOT predictions.where`, the
-  production `is_active`) and were made before the resolution.
+- superseded: what the fix replaced: per prediction key (`predictions.keys`), the key's
+  latest batch made before the request (or, without one, the alert) -- its predictions
+  within `history.batch_gap` of the key's last -- where no longer active (`NOT
+  predictions.where`, production's `is_active`). A batch the platform had already replaced
+  before the incident (an earlier run of the date) is not the fix's, so it counts neither
+  here nor as the first bad prediction.
 
 One small query on the predictions table per resolving date (partition-filtered,
 parameterized), only when a dated alert resolves. Figures go into the resolution's message,
@@ -23,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from alerts.lifecycle import AlertState, Notification
+from checks.durations import parse_duration
 from checks.query.sql import Params, Query, ident, table_ref
 from checks.times import utc
 from monitor.config import Config
@@ -114,7 +118,8 @@ def recoveries(
         resolved_at = utc(max((s.resolved_at or now) for s in states))
         date = dt.date.fromisoformat(day)
         request = _request(wh, config, date, alert_at)
-        first_bad, superseded = _predictions(config, wh, date, alert_at, resolved_at)
+        cutoff = alert_at if request is None else max(alert_at, utc(request.created_at))
+        first_bad, superseded = _predictions(config, wh, date, alert_at, cutoff)
         out[day] = Recovery(
             date,
             first_bad,
@@ -159,21 +164,28 @@ def _request(
 
 
 def _predictions(
-    config: Config, wh: Warehouse, day: dt.date, alert_at: dt.datetime, resolved_at: dt.datetime
+    config: Config, wh: Warehouse, day: dt.date, alert_at: dt.datetime, cutoff: dt.datetime
 ) -> tuple[dt.datetime | None, int | None]:
+    """The first bad prediction and how many the fix superseded (see the module's notes)."""
     p = config.predictions
+    gap = config.history.batch_gap if config.history is not None else "10m"
     params = Params()
     p_day = params.date("day", day)
     p_alert = params.add("alert_at", alert_at, "TIMESTAMP")
-    p_resolved = params.add("resolved_at", resolved_at, "TIMESTAMP")
-    made = f"({p.made_at})"
-    before = f"{made} <= {p_alert}"
+    p_cutoff = params.add("cutoff", cutoff, "TIMESTAMP")
+    p_gap = params.int("gap_s", int(parse_duration(gap).total_seconds()))
     inactive = "FALSE" if p.where is None else f"NOT COALESCE(({p.where}), FALSE)"
+    keys = ", ".join(ident(k) for k in p.keys)
     sql = (
-        f"SELECT MIN(IF({before} AND {inactive}, {made}, NULL)) AS first_superseded, "
-        f"MIN(IF({before}, {made}, NULL)) AS first_made, "
-        f"COUNTIF({inactive} AND {made} <= {p_resolved}) AS superseded "
-        f"FROM {table_ref(config.table_path(p.table))} WHERE {ident(p.date_column)} = {p_day}"
+        f"WITH made AS (SELECT ({p.made_at}) AS made_at, {inactive} AS inactive, "
+        f"MAX(({p.made_at})) OVER (PARTITION BY {keys}) AS key_last "
+        f"FROM {table_ref(config.table_path(p.table))} "
+        f"WHERE {ident(p.date_column)} = {p_day} AND ({p.made_at}) <= {p_cutoff}), "
+        f"fixed AS (SELECT made_at, inactive AND "
+        f"TIMESTAMP_DIFF(key_last, made_at, SECOND) <= {p_gap} AS by_fix FROM made) "
+        f"SELECT MIN(IF(by_fix, made_at, NULL)) AS first_superseded, "
+        f"MIN(IF(made_at <= {p_alert}, made_at, NULL)) AS first_made, "
+        f"COUNTIF(by_fix) AS superseded FROM fixed"
     )
     [row] = list(wh.rows(Query(sql=sql, params=params.freeze(), label="recovery")))
     first = row["first_superseded"] or row["first_made"]
