@@ -63,6 +63,23 @@ def featmon(
     )
 
 
+def rewrite_store(
+    path: Path, written_at: dt.datetime, quality: float | None, day: dt.date = DAY
+) -> None:
+    """The pipeline's MERGE rewriting every store row of `day` in the DuckDB file at `path`
+    (updated_at moves): `Lab.rewrite_store`, and for warehouses the lab did not build (the
+    demo's)."""
+    wh = DuckDBWarehouse(path, read_only=False)
+    try:
+        wh.execute(
+            f"UPDATE {STORE_TABLE} SET updated_at = $written_at, "
+            "feature_quality_score = $quality WHERE game_date = $day",
+            {"written_at": written_at, "quality": quality, "day": day},
+        )
+    finally:
+        wh.close()
+
+
 def write_config(path: Path, data: dict[str, Any]) -> Path:
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
@@ -181,15 +198,7 @@ class Lab:
     ) -> None:
         """The pipeline's MERGE rewriting every store row of `day` (updated_at moves)."""
         self.flush()
-        wh = DuckDBWarehouse(self.path, read_only=False)
-        try:
-            wh.execute(
-                f"UPDATE {STORE_TABLE} SET updated_at = $written_at, "
-                "feature_quality_score = $quality WHERE game_date = $day",
-                {"written_at": written_at, "quality": quality, "day": day},
-            )
-        finally:
-            wh.close()
+        rewrite_store(self.path, written_at, quality, day)
 
     def flush(self) -> None:
         wh = DuckDBWarehouse(self.path, read_only=False)
