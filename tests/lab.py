@@ -43,6 +43,16 @@ def utc(clock: str, day: dt.date = DAY) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(h, m, s[0] if s else 0), tzinfo=dt.UTC)
 
 
+class Clock:
+    """A monotonic clock moved by hand (the guard's `clock=`): a TTL without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def featmon(
     *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:

@@ -12,6 +12,7 @@ No authentication here: the service goes behind Cloud Run IAM or IAP (docs/serve
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import json
 import logging
@@ -23,8 +24,8 @@ from typing import Any
 from featmon_guard.endpoint import PATH as VERSION_PATH
 from monitor.clock import now_utc
 from monitor.config import Config
-from monitor.serve.status import read_status, render_page
-from monitor.serve.versions import LookupTimeout, StoreVersions
+from monitor.serve.status import Status, read_status, render_page
+from monitor.serve.versions import LookupTimeout, StoreVersions, run_bounded
 from monitor.warehouse import WarehouseError, open_waiting_for_lock, open_warehouse
 
 log = logging.getLogger("featmon.serve")
@@ -47,6 +48,7 @@ class Service:
         self.timeout_s = timeout_s
         self.cache_s = cache_s
         self.versions = StoreVersions(config, timeout_s=timeout_s, cache_s=cache_s)
+        self.pool = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="featmon-page")
 
     def store_version(
         self, query: str, if_none_match: str | None
@@ -73,11 +75,15 @@ class Service:
         return status, {**headers, **cache}, body
 
     def status_page(self) -> tuple[int, dict[str, str], bytes]:
-        try:
-            wh = open_waiting_for_lock(lambda: open_warehouse(self.config), self.timeout_s, 0.1)
+        def read() -> Status:
+            wait_s = self.timeout_s * 0.8
+            wh = open_waiting_for_lock(lambda: open_warehouse(self.config), wait_s, 0.05)
             with wh:
-                status = read_status(self.config, wh, now_utc())
-        except WarehouseError as err:
+                return read_status(self.config, wh, now_utc())
+
+        try:
+            status = run_bounded(self.pool, read, self.timeout_s)
+        except (LookupTimeout, WarehouseError) as err:
             body = f"featmon: the warehouse could not be read: {err}\n".encode()
             return 503, {"Content-Type": "text/plain; charset=utf-8"}, body
         page = render_page(self.config, status).encode()
@@ -85,6 +91,7 @@ class Service:
 
     def close(self) -> None:
         self.versions.close()
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _json(

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from checks.query.store_summary import store_version_query
 from featmon_guard.version import StoreVersion
@@ -27,6 +28,7 @@ from monitor.pipeline.plan import tables_of
 from monitor.warehouse import Warehouse, open_waiting_for_lock, open_warehouse
 
 HISTORY, STORE = "history", "store"
+T = TypeVar("T")
 
 
 class LookupTimeout(Exception):
@@ -63,6 +65,18 @@ def read_version(config: Config, wh: Warehouse, day: dt.date) -> Lookup:
     return Lookup(_version(day, rows[0]) if rows else None, STORE)
 
 
+def run_bounded(
+    pool: concurrent.futures.ThreadPoolExecutor, work: Callable[[], T], timeout_s: float
+) -> T:
+    """`work()` on the pool, answered within `timeout_s` or LookupTimeout (the work itself
+    runs on to its own end: DuckDB and BigQuery calls cannot be abandoned midway)."""
+    future = pool.submit(work)
+    try:
+        return future.result(timeout=timeout_s)
+    except concurrent.futures.TimeoutError:
+        raise LookupTimeout(f"the warehouse took longer than {timeout_s:g} s") from None
+
+
 class StoreVersions:
     """Lookups with a timeout and a short shared cache. `open_` opens the warehouse for
     reading (read-only DuckDB, retried while a writer holds the file, until the timeout)."""
@@ -85,7 +99,10 @@ class StoreVersions:
         self._pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="featmon-ver")
 
     def _read(self, day: dt.date) -> Lookup:
-        wh = open_waiting_for_lock(lambda: open_warehouse(self.config), self.timeout_s, 0.1)
+        # Waiting for a writer's lock ends before the request's timeout, so a locked file
+        # is answered as such rather than as a slow warehouse.
+        wait_s = self.timeout_s * 0.8
+        wh = open_waiting_for_lock(lambda: open_warehouse(self.config), wait_s, 0.05)
         with wh:
             return read_version(self.config, wh, day)
 
@@ -97,11 +114,7 @@ class StoreVersions:
             if hit is not None and now < hit[0]:
                 return hit[1]
             self.lookups += 1
-        future = self._pool.submit(self._read, day)
-        try:
-            lookup = future.result(timeout=self.timeout_s)
-        except concurrent.futures.TimeoutError:
-            raise LookupTimeout(f"the warehouse took longer than {self.timeout_s:g} s") from None
+        lookup = run_bounded(self._pool, lambda: self._read(day), self.timeout_s)
         with self._lock:
             self._cache[day] = (now + self.cache_s, lookup)
         return lookup

@@ -6,6 +6,8 @@ seeing the rewrite after its TTL."""
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import urllib.parse
 
 import yaml
@@ -14,8 +16,8 @@ from featmon_guard import Guard, version_fingerprint
 from featmon_guard.sources import DuckDB
 from monitor.config import load_config
 from monitor.serve.server import Server
-from tests.actions.test_guard import Clock
-from tests.lab import featmon, rewrite_store
+from tests.lab import Clock, featmon, rewrite_store
+from tests.monitor.test_daemon import HOLD_LOCK
 from tests.serve.conftest import Demo, get
 
 REWRITE_AT = dt.datetime(2026, 12, 1, 1, 2, 3, 456000, tzinfo=dt.UTC)
@@ -121,3 +123,42 @@ def test_the_guard_sees_a_rewrite_after_its_ttl(demo: Demo, in_process: Server) 
     assert after.latest is not None
     assert after.latest.fingerprint == version_fingerprint(day, REWRITE_AT)
     assert guard.lookups == 2
+
+
+def test_a_port_in_use_is_a_usage_error_naming_the_option(served: str, built_demo: Demo) -> None:
+    port = urllib.parse.urlsplit(served).port
+    proc = featmon("serve", "--port", str(port), cwd=built_demo.folder)
+    assert proc.returncode == 2
+    assert f"featmon: --port: cannot listen on 127.0.0.1:{port}" in proc.stderr
+
+
+def test_a_locked_warehouse_is_503_within_the_timeout_and_the_service_stays_up(
+    demo: Demo,
+) -> None:
+    """Another process holds the DuckDB file's write lock past `--timeout`: the endpoint
+    and the page answer 503 (not cached), healthz still 200; once the lock is gone, 200."""
+    config, _ = load_config(str(demo.config_path))
+    server = Server(config, "127.0.0.1", 0, timeout_s=0.5, cache_s=0).start()
+    url = version_url(server.url, demo.incident_date)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(demo.warehouse), "120"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        locked = get(url)
+        page = get(f"{server.url}/")
+        health = get(f"{server.url}/healthz")
+    finally:
+        holder.kill()
+        holder.wait()
+    try:
+        assert locked.status == 503 and locked.headers["Cache-Control"] == "no-store"
+        error = str(locked.json()["error"])
+        assert "lock" in error.lower() or "longer than 0.5 s" in error, error
+        assert page.status == 503 and b"could not be read" in page.body
+        assert health.status == 200
+        assert get(url).status == 200  # the lock gone, the next request reads
+    finally:
+        server.stop()
