@@ -19,6 +19,11 @@ $(BQEMU_STAMP): tests/bqemulator/requirements.txt
 	$(BQEMU_VENV)/bin/python -m pip install -q -r tests/bqemulator/requirements.txt
 	touch $(BQEMU_STAMP)
 
+# Debian's chromium draws the status page in tests/serve (not on a new machine).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+
 demo: $(STAMP)
 	$(BIN)/featmon demo
 
@@ -27,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint $(BQEMU_STAMP)
+test: lint $(BQEMU_STAMP) $(CHROMIUM)
 	FEATMON_BQEMULATOR_PYTHON=$(abspath $(BQEMU_VENV))/bin/python $(BIN)/pytest -q
 
 bench: $(STAMP)

@@ -43,6 +43,16 @@ def utc(clock: str, day: dt.date = DAY) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(h, m, s[0] if s else 0), tzinfo=dt.UTC)
 
 
+class Clock:
+    """A monotonic clock moved by hand (the guard's `clock=`): a TTL without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def featmon(
     *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -61,6 +71,23 @@ def featmon(
         env=child,
         timeout=300,
     )
+
+
+def rewrite_store(
+    path: Path, written_at: dt.datetime, quality: float | None, day: dt.date = DAY
+) -> None:
+    """The pipeline's MERGE rewriting every store row of `day` in the DuckDB file at `path`
+    (updated_at moves): `Lab.rewrite_store`, and for warehouses the lab did not build (the
+    demo's)."""
+    wh = DuckDBWarehouse(path, read_only=False)
+    try:
+        wh.execute(
+            f"UPDATE {STORE_TABLE} SET updated_at = $written_at, "
+            "feature_quality_score = $quality WHERE game_date = $day",
+            {"written_at": written_at, "quality": quality, "day": day},
+        )
+    finally:
+        wh.close()
 
 
 def write_config(path: Path, data: dict[str, Any]) -> Path:
@@ -181,15 +208,7 @@ class Lab:
     ) -> None:
         """The pipeline's MERGE rewriting every store row of `day` (updated_at moves)."""
         self.flush()
-        wh = DuckDBWarehouse(self.path, read_only=False)
-        try:
-            wh.execute(
-                f"UPDATE {STORE_TABLE} SET updated_at = $written_at, "
-                "feature_quality_score = $quality WHERE game_date = $day",
-                {"written_at": written_at, "quality": quality, "day": day},
-            )
-        finally:
-            wh.close()
+        rewrite_store(self.path, written_at, quality, day)
 
     def flush(self) -> None:
         wh = DuckDBWarehouse(self.path, read_only=False)

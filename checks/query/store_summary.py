@@ -38,3 +38,28 @@ def store_summary_query(
     return Query(
         sql=sql, params=params.freeze(), description="featmon: store summary", label="store"
     )
+
+
+def store_version_query(tables: Tables, game_date: dt.date) -> Query:
+    """The latest write of one game date, read from the store itself: the rows written at
+    the date's last write time, their count and average quality. One partition (the date
+    filter on the partition column), the same shape as featmon_guard's own warehouse query,
+    so `featmon serve` and a guard reading the store agree on a version's fingerprint."""
+    store = tables.store
+    params = Params()
+    p_day = params.date("game_date", game_date)
+    write_ctes, write_join, written_at = write_times_sql(store, params, p_day, p_day)
+    quality = (
+        f"CAST({ident(store.quality)} AS FLOAT64)" if store.quality else "CAST(NULL AS FLOAT64)"
+    )
+    with_clause = ("WITH\n" + ",\n".join(write_ctes) + "\n") if write_ctes else ""
+    sql = (
+        f"{with_clause}SELECT written_at, COUNT(*) AS row_count, AVG(quality) AS quality_avg\n"
+        f"FROM (SELECT {written_at} AS written_at, {quality} AS quality\n"
+        f"      FROM {table_ref(store.table)}{write_join}\n"
+        f"      WHERE {ident(store.date_column)} = {p_day}) AS s\n"
+        "WHERE written_at IS NOT NULL\nGROUP BY written_at ORDER BY written_at DESC LIMIT 1"
+    )
+    return Query(
+        sql=sql, params=params.freeze(), description="featmon: store version", label="store"
+    )

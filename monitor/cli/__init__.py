@@ -18,6 +18,7 @@ from monitor.cli.alerting import alerts_command, silence
 from monitor.cli.common import EXIT_USAGE, config_option, fail, load_with_path
 from monitor.cli.investigate import explain, impact, snapshot, sql, timeline
 from monitor.cli.running import check, demo, run_command
+from monitor.cli.serving import serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,5 +83,6 @@ for command in (
     explain,
     schema,
     remediate,
+    serve,
 ):
     main.add_command(command)

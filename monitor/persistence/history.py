@@ -375,6 +375,26 @@ class History:
             return False
         return int(row["n"] or 0) > 0
 
+    def latest_observed(self, game_date: dt.date) -> dict[str, Any] | None:
+        """The latest version of a date featmon read from the store (`written_at`,
+        `row_count`, `quality_avg`), None when it recorded none: what `featmon serve`'s
+        store-version endpoint answers without touching the store. Reads only."""
+        existing = self.wh.columns_of(self.dataset)
+        if existing is not None and "store_versions" not in existing:
+            return None
+        params = Params()
+        try:
+            rows = self._run(
+                f"SELECT written_at, row_count, quality_avg FROM {self.versions} "
+                f"WHERE game_date = {params.date('game_date', game_date)} "
+                f"AND source = {params.string('observed', OBSERVED)} "
+                "ORDER BY written_at DESC LIMIT 1",
+                params,
+            )
+        except QueryError:  # the catalog could not be read and the table is not there
+            return None
+        return rows[0] if rows else None
+
     def current_versions(
         self, game_date: dt.date, around: tuple[dt.datetime, dt.datetime]
     ) -> tuple[list[dict[str, Any]], list[str]]:

@@ -17,21 +17,11 @@ from featmon_guard import Guard, StoreTable, StoreVersion, version_fingerprint
 from featmon_guard.endpoint import StoreVersionServer
 from featmon_guard.sources import DuckDB
 from monitor.demo.schema import STORE_TABLE
-from tests.lab import DAY, ROOT, Lab, utc
+from tests.lab import DAY, ROOT, Clock, Lab, utc
 from tests.monitor.test_bigquery import emulator_python
 from tests.monitor.test_daemon import HOLD_LOCK
 from tests.peers import bigquery as bq_peer
 from tests.peers import free_port
-
-
-class Clock:
-    """The guard's clock, moved by hand: the TTL without waiting."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
