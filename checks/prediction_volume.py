@@ -25,6 +25,7 @@ from pydantic import Field
 from checks.base import Check, CheckResult, CheckSettings, Fragment, Severity
 from checks.durations import ClockTime, deadline
 from checks.query.sql import Params
+from checks.times import for_people, iso_utc
 
 # Keys of the row `results` reads (assembled per date by the run cycle).
 PREDICTIONS = "predictions"  # the date's predictions (the join's total; 0 when none)
@@ -68,11 +69,11 @@ class PredictionVolume(Check):
         ]
         baseline = statistics.median(recent) if recent else None
         due = deadline(game_date, s.expected_by, zone)
-        local_due = f"{due.astimezone(zone):%H:%M %Z} on {game_date}"
+        local_due = f"{for_people(due, zone, 'clock_minutes')} on {game_date}"
         details: dict[str, Any] = {
             "predictions": count,
             "store_rows": rows,
-            "expected_by": f"{due:%Y-%m-%dT%H:%M:%SZ}",
+            "expected_by": iso_utc(due),
             "min_predictions": s.min_predictions,
             "min_ratio": s.min_ratio,
             "recent_median": baseline,

@@ -75,6 +75,8 @@ def remediate(config_path: str | None, date: object, execute: bool, force: bool)
             [f"not sent: {g.name}: {g.why}" for g in refused]
             + ["(--force sends anyway: docs/actions.md#guarded-regeneration)"],
         )
+    if not acted.sent:  # e.g. another featmon run holds the remediation lease right now
+        fail(EXIT_CHECK_ERROR, acted.problems or ["not sent"])
     [sent] = acted.sent
     a = sent.answer
     if a.status == "accepted":

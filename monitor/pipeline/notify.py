@@ -129,16 +129,18 @@ def notify(config: Config, report: RunReport, now: dt.datetime, scope: RunScope)
     with wh, lease(store, config.state.wait_s) as held:
         if not held:
             return Notified(DispatchReport(), [], left_to=store.holder_of(LEASE) or "another run")
-        transition = _evaluate(
-            config, report, now, scope, store.firing(), store.active_silences(now)
-        )
+        firing = store.firing()
+        transition = _evaluate(config, report, now, scope, firing, store.active_silences(now))
         store.save(transition.states.values())
         resolved = [s for s in transition.states.values() if s.status == "resolved"]
+        after = {**firing, **transition.states}.values()
+        still = {s.labels.get("game_date", "") for s in after if s.status == "firing"}
         if sinks:
             notes = with_outcomes(config, wh, transition.notifications)
-            notes, recovered = _with_recovery(config, wh, notes, now)
+            notes, recovered = _with_recovery(config, wh, notes, now, still)
         else:  # nothing to deliver, but the run still reports the dates that recovered
-            notes, (_, recovered) = [], _with_recovery(config, wh, transition.notifications, now)
+            notes = []
+            _, recovered = _with_recovery(config, wh, transition.notifications, now, still)
         store.record(notes, [s.name for s in sinks], now)
     # Lease released, warehouse closed: now the network.
     delivered = deliver(config, sinks, store.holder, now, attachments)
@@ -174,11 +176,16 @@ def _delivery_log(config: Config, holder: str) -> Iterator[NotificationLog]:
 
 
 def _with_recovery(
-    config: Config, wh: Warehouse, notes: list[Notification], now: dt.datetime
+    config: Config,
+    wh: Warehouse,
+    notes: list[Notification],
+    now: dt.datetime,
+    still_firing: set[str],
 ) -> tuple[list[Notification], dict[str, Recovery]]:
-    """Resolutions of recovered dates with their recovery figures; on failure, as they are."""
+    """Resolutions of recovered dates with their recovery figures; on failure, as they are.
+    `still_firing`: the game dates with an alert firing after this run (not recovered)."""
     try:
-        return with_recovery(config, wh, notes, now)
+        return with_recovery(config, wh, notes, now, still_firing)
     except WarehouseError as e:
         log.warning("recovery figures not added to resolutions: %s", e)
         return notes, {}

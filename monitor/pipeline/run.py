@@ -149,3 +149,5 @@ def _remediate(config: Config, now: dt.datetime) -> list[str]:
         return auto(config, now).problems
     except WarehouseError as e:
         return [f"regeneration not requested: {e}"]
+    except Exception as e:  # never let acting break the run's log and metrics
+        return [f"regeneration step failed: {type(e).__name__}: {e}"]

@@ -74,6 +74,8 @@ def execute(
     env = os.environ if env is None else env
     trigger = "force" if force else "execute"
     acted = _act(config, now, env, dates=[day], trigger=trigger, force=force)
+    if not acted.plans:  # another run held the lease: it decides; show the plan as it stands
+        return current_plan(config, day, now, env), acted
     return acted.plans[0], acted
 
 
@@ -254,6 +256,7 @@ def _post_replies(config: Config, replies: list[tuple[str, str, str]], problems:
     sink = next((k for k in sinks_from(config) if k.name == "slack"), None)
     reply = getattr(sink, "reply", None)
     done: list[str] = []
+    failed: list[str] = []
     for row_id, ref, text in replies:
         if reply is None:
             problems.append("regeneration outcome not posted: the Slack sink is unavailable")
@@ -262,13 +265,16 @@ def _post_replies(config: Config, replies: list[tuple[str, str, str]], problems:
         if delivery.ok:
             done.append(row_id)
         else:
+            failed.append(row_id)
             problems.append(f"regeneration outcome not posted: {delivery.error}")
-    if done:
+    if done or failed:
         wh, _ = open_state(config)
         with wh:
             log = RemediationLog(wh, config.state.dataset)
             for row_id in done:
                 log.mark_reply(row_id, "replied")
+            for row_id in failed:  # Slack said no: a later run tries again
+                log.mark_reply(row_id, "waiting")
 
 
 def outcome_text(day: dt.date, reason: str, a: Answer) -> str:

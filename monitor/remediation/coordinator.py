@@ -10,6 +10,7 @@ in case the coordinator echoes headers).
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -83,6 +84,8 @@ def _post(request: urllib.request.Request, timeout_s: float) -> tuple[int | None
         return int(e.code), e.read(4096).decode(errors="replace"), ""
     except TimeoutError:
         return None, "", f"no answer within {timeout_s:g}s"
+    except http.client.HTTPException as e:  # a garbled answer (IncompleteRead, BadStatusLine)
+        return None, "", f"coordinator answered garbled HTTP: {type(e).__name__}"
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
         if isinstance(reason, TimeoutError):
@@ -99,5 +102,6 @@ def _batch_id(text: str) -> str:
 
 
 def _scrub(text: str, secret: str) -> str:
-    text = " ".join(text.split())[:200]
-    return text.replace(secret, "***") if secret else text
+    """The secret replaced before the text is cut, so no part of it survives the cut."""
+    text = text.replace(secret, "***") if secret else text
+    return " ".join(text.split())[:200]

@@ -22,7 +22,7 @@ Cloud Monitoring and the timeline.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from alerts.lifecycle import AlertState, Notification
@@ -100,16 +100,22 @@ def duration(span: dt.timedelta) -> str:
 
 
 def recoveries(
-    config: Config, wh: Warehouse, notes: Sequence[Notification], now: dt.datetime
+    config: Config,
+    wh: Warehouse,
+    notes: Sequence[Notification],
+    now: dt.datetime,
+    still_firing: Iterable[str] = (),
 ) -> dict[str, Recovery]:
     """By game date: the recovery of each date whose last firing alerts resolve in `notes`
-    (a date with an alert still firing has not recovered)."""
+    (a date with an alert still firing has not recovered: one in `notes`, or in
+    `still_firing`, the dates with an alert firing after the run that did not notify)."""
     resolving: dict[str, list[AlertState]] = {}
     for n in notes:
         day = n.state.labels.get("game_date", "")
         if n.kind == "resolved" and day and n.state.labels.get("kind") != "error":
             resolving.setdefault(day, []).append(n.state)
     still = {n.state.labels.get("game_date") for n in notes if n.kind != "resolved"}
+    still |= set(still_firing)
     out: dict[str, Recovery] = {}
     for day, states in resolving.items():
         if day in still:
@@ -133,10 +139,14 @@ def recoveries(
 
 
 def with_recovery(
-    config: Config, wh: Warehouse, notes: list[Notification], now: dt.datetime
+    config: Config,
+    wh: Warehouse,
+    notes: list[Notification],
+    now: dt.datetime,
+    still_firing: Iterable[str] = (),
 ) -> tuple[list[Notification], dict[str, Recovery]]:
     """Resolutions of recovered dates carry their recovery figures after their outcome."""
-    found = recoveries(config, wh, notes, now)
+    found = recoveries(config, wh, notes, now, still_firing)
     if not found:
         return notes, found
     out = []
