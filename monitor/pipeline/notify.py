@@ -159,8 +159,16 @@ def deliver(
     if not sinks:
         return DispatchReport()
     budget = DeliveryBudget(deadline_s=_deadline_s(config))
-    with _delivery_log(config, holder) as delivery_log:
-        return dispatch(delivery_log, sinks, [], now, attachments, budget)
+    try:
+        with _delivery_log(config, holder) as delivery_log:
+            return dispatch(delivery_log, sinks, [], now, attachments, budget)
+    except WarehouseError as e:
+        # The decisions are saved and the intents recorded: what was not marked sent stays
+        # pending (or `sending`, which the next run looks up before sending again). Not a
+        # state outage: this run's alerts were decided and recorded.
+        return DispatchReport(
+            problems=[f"notification log unavailable during delivery, the rest waits: {e}"]
+        )
 
 
 @contextlib.contextmanager
