@@ -48,7 +48,9 @@ def main() -> None:
     featmon = [py, "-m", "monitor"]
     with tempfile.TemporaryDirectory() as tmp:
         config = yaml.safe_load((ROOT / "config.yaml").read_text())
-        config["warehouse"] = {"backend": "duckdb", "path": str(Path(tmp) / "demo.duckdb")}
+        # The file `featmon demo` builds beside its config (it never writes another).
+        demo_file = Path(tmp) / ".featmon" / "demo.duckdb"
+        config["warehouse"] = {"backend": "duckdb", "path": str(demo_file)}
         config_path = Path(tmp) / "config.yaml"
         config_path.write_text(yaml.safe_dump(config))
         subprocess.run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -25,3 +26,17 @@ def test_bench_quick_run_agrees_and_prints_its_line(tmp_path: Path) -> None:
         r"ratio_by_model_vs_sql=[0-9.]+",
         last,
     ), last
+
+
+def test_startup_bench_runs_and_prints_its_ratios() -> None:
+    """bench/startup.py end to end (one run each): it broke once, unnoticed, when the demo
+    moved to its own file."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "startup.py"), "--runs", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    last = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(last["ratios"]) == {"help", "check", "check_cold"}
